@@ -1,0 +1,309 @@
+"""The clinical record: allergies, conditions (CIM-10), notes, prescriptions, care team."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from hygie import reference
+from hygie.errors import ConflictError, ValidationError
+from hygie.kit.text import clean_text, search_key
+from hygie.models import (
+    Allergy,
+    AllergySeverity,
+    CareTeamMember,
+    CareTeamRole,
+    ClinicalNote,
+    Condition,
+    Encounter,
+    Establishment,
+    NoteKind,
+    Prescription,
+    Profession,
+    Professional,
+    Route,
+)
+from hygie.patients.service import active_patient
+from hygie.storage import care as store
+from hygie.storage import common
+
+MAX_NOTE_LENGTH = 20_000
+PRESCRIBERS = {Profession.PHYSICIAN, Profession.MIDWIFE}
+CLINICIANS = {Profession.PHYSICIAN, Profession.MIDWIFE, Profession.NURSE, Profession.PHARMACIST}
+
+# Allergy words that name a whole drug class, with the ATC prefix of that class.
+_CLASS_ALLERGENS = {
+    "PENICILLINE": "J01C",
+    "PENICILLINES": "J01C",
+    "BETALACTAMINE": "J01C",
+    "CEPHALOSPORINE": "J01D",
+    "CEPHALOSPORINES": "J01D",
+    "SULFAMIDE": "J01E",
+    "SULFAMIDES": "J01E",
+    "AINS": "M01A",
+    "MACROLIDE": "J01F",
+    "MACROLIDES": "J01F",
+    "QUINOLONE": "J01M",
+    "FLUOROQUINOLONE": "J01M",
+    "OPIACE": "N02A",
+    "OPIACES": "N02A",
+}
+
+
+def record_allergy(
+    session: Session,
+    *,
+    patient_id: int,
+    establishment_id: int,
+    substance: str,
+    reaction: str,
+    severity: str,
+    recorded_by_id: int,
+    drug_code: str | None = None,
+) -> Allergy:
+    active_patient(session, patient_id)
+    _establishment(session, establishment_id)
+    _clinician(session, recorded_by_id, CLINICIANS, field="recorded_by_id")
+    what = clean_text(substance, field="substance", max_length=200)
+    if drug_code is not None and drug_code not in reference.drugs():
+        raise ValidationError(f"unknown drug code {drug_code}", field="drug_code")
+    try:
+        level = AllergySeverity(severity)
+    except ValueError as exc:
+        raise ValidationError("must be mild, moderate or severe", field="severity") from exc
+    return common.add(
+        session,
+        Allergy(
+            patient_id=patient_id,
+            establishment_id=establishment_id,
+            substance=what,
+            drug_code=drug_code,
+            reaction=clean_text(reaction, field="reaction", max_length=200),
+            severity=level,
+            recorded_by_id=recorded_by_id,
+        ),
+    )
+
+
+def add_condition(
+    session: Session,
+    *,
+    patient_id: int,
+    establishment_id: int,
+    code: str,
+    recorded_by_id: int,
+    onset_date: date | None = None,
+    today: date | None = None,
+) -> Condition:
+    today = today or datetime.now(UTC).date()
+    patient = active_patient(session, patient_id)
+    _establishment(session, establishment_id)
+    _clinician(
+        session, recorded_by_id, {Profession.PHYSICIAN, Profession.MIDWIFE}, field="recorded_by_id"
+    )
+    entry = reference.cim10_codes().get(code.strip().upper())
+    if entry is None:
+        raise ValidationError(f"{code!r} is not a CIM-10 code of the shipped list", field="code")
+    if onset_date is not None and not patient.birth_date <= onset_date <= today:
+        raise ValidationError("must lie between the birth date and today", field="onset_date")
+    return common.add(
+        session,
+        Condition(
+            patient_id=patient_id,
+            establishment_id=establishment_id,
+            code=entry.code,
+            label=entry.label,
+            onset_date=onset_date,
+            recorded_by_id=recorded_by_id,
+        ),
+    )
+
+
+def write_note(
+    session: Session,
+    *,
+    patient_id: int,
+    establishment_id: int,
+    author_id: int,
+    kind: str,
+    text: str,
+    encounter_id: int | None = None,
+) -> ClinicalNote:
+    active_patient(session, patient_id)
+    _establishment(session, establishment_id)
+    _clinician(session, author_id, CLINICIANS, field="author_id")
+    try:
+        note_kind = NoteKind(kind)
+    except ValueError as exc:
+        allowed = ", ".join(k.value for k in NoteKind)
+        raise ValidationError(f"unknown note type (one of {allowed})", field="kind") from exc
+    body = clean_text(text, field="text", max_length=MAX_NOTE_LENGTH)
+    _check_encounter(session, encounter_id, patient_id)
+    return common.add(
+        session,
+        ClinicalNote(
+            patient_id=patient_id,
+            establishment_id=establishment_id,
+            encounter_id=encounter_id,
+            author_id=author_id,
+            kind=note_kind,
+            text=body,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AllergyConflict:
+    allergy_id: int
+    substance: str
+    severity: str
+
+
+def allergy_conflicts(
+    session: Session, *, patient_id: int, drug_code: str
+) -> list[AllergyConflict]:
+    """The patient's active allergies that concern this drug (same drug, same substance
+    named, or a class allergy such as penicillins)."""
+    drug = reference.drugs()[drug_code]
+    drug_words = set(search_key(drug.name).split())
+    found = []
+    for allergy in store.active_allergies(session, patient_id):
+        words = set(search_key(allergy.substance).split())
+        same_drug = allergy.drug_code == drug_code
+        named = bool(words & drug_words)
+        in_class = any(
+            drug.atc.startswith(_CLASS_ALLERGENS[w]) for w in words if w in _CLASS_ALLERGENS
+        )
+        allergen_drug = reference.drugs().get(allergy.drug_code or "")
+        same_class = allergen_drug is not None and allergen_drug.atc[:5] == drug.atc[:5]
+        if same_drug or named or in_class or same_class:
+            found.append(AllergyConflict(allergy.id, allergy.substance, allergy.severity.value))
+    return found
+
+
+def prescribe(
+    session: Session,
+    *,
+    patient_id: int,
+    establishment_id: int,
+    prescriber_id: int,
+    drug_code: str,
+    dose: str,
+    frequency: str,
+    duration_days: int,
+    route: str | None = None,
+    encounter_id: int | None = None,
+    allergy_override_reason: str | None = None,
+) -> Prescription:
+    """Prescribe a drug of the shipped list. A drug the patient is allergic to is refused
+    unless the prescriber gives a reason to override the warning."""
+    active_patient(session, patient_id, alive=True)
+    _establishment(session, establishment_id)
+    _clinician(session, prescriber_id, PRESCRIBERS, field="prescriber_id")
+    drug = reference.drugs().get(drug_code)
+    if drug is None:
+        raise ValidationError(f"unknown drug code {drug_code!r}", field="drug_code")
+    try:
+        how = Route(route or drug.route)
+    except ValueError as exc:
+        raise ValidationError(
+            f"unknown route (one of {', '.join(r.value for r in Route)})", field="route"
+        ) from exc
+    if not 1 <= duration_days <= 365:
+        raise ValidationError("must be between 1 and 365 days", field="duration_days")
+    amount = clean_text(dose, field="dose", max_length=100)
+    often = clean_text(frequency, field="frequency", max_length=100)
+    _check_encounter(session, encounter_id, patient_id)
+    conflicts = allergy_conflicts(session, patient_id=patient_id, drug_code=drug_code)
+    if conflicts and not (allergy_override_reason or "").strip():
+        names = ", ".join(f"{c.substance} ({c.severity})" for c in conflicts)
+        raise ConflictError(
+            f"the patient is allergic to {names}: give a reason to prescribe {drug.name} anyway",
+            field="drug_code",
+        )
+    return common.add(
+        session,
+        Prescription(
+            patient_id=patient_id,
+            establishment_id=establishment_id,
+            encounter_id=encounter_id,
+            prescriber_id=prescriber_id,
+            drug_code=drug.code,
+            drug_name=drug.name,
+            dose=amount,
+            route=how,
+            frequency=often,
+            duration_days=duration_days,
+        ),
+    )
+
+
+def add_care_team_member(
+    session: Session,
+    *,
+    patient_id: int,
+    professional_id: int,
+    establishment_id: int,
+    role: str,
+    start_date: date,
+    end_date: date | None = None,
+) -> CareTeamMember:
+    active_patient(session, patient_id)
+    _establishment(session, establishment_id)
+    common.get(session, Professional, professional_id, what="professional", field="professional_id")
+    try:
+        team_role = CareTeamRole(role)
+    except ValueError as exc:
+        raise ValidationError(
+            f"unknown role (one of {', '.join(r.value for r in CareTeamRole)})", field="role"
+        ) from exc
+    if end_date is not None and end_date < start_date:
+        raise ValidationError("ends before it starts", field="end_date")
+    return common.add(
+        session,
+        CareTeamMember(
+            patient_id=patient_id,
+            professional_id=professional_id,
+            establishment_id=establishment_id,
+            role=team_role,
+            start_date=start_date,
+            end_date=end_date,
+        ),
+    )
+
+
+def _establishment(session: Session, establishment_id: int) -> Establishment:
+    return common.get(
+        session, Establishment, establishment_id, what="establishment", field="establishment_id"
+    )
+
+
+def _clinician(
+    session: Session, professional_id: int, allowed: set[Profession], *, field: str
+) -> Professional:
+    prof = common.get(session, Professional, professional_id, what="professional", field=field)
+    if prof.profession not in allowed:
+        names = " or ".join(sorted(p.value for p in allowed))
+        raise ValidationError(f"must be a {names}", field=field)
+    return prof
+
+
+def _check_encounter(session: Session, encounter_id: int | None, patient_id: int) -> None:
+    if encounter_id is None:
+        return
+    encounter = common.get(session, Encounter, encounter_id, what="encounter", field="encounter_id")
+    if encounter.patient_id != patient_id:
+        raise ValidationError("belongs to another patient", field="encounter_id")
+
+
+__all__: Sequence[str] = [
+    "add_care_team_member",
+    "add_condition",
+    "allergy_conflicts",
+    "prescribe",
+    "record_allergy",
+    "write_note",
+]

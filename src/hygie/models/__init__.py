@@ -1,0 +1,86 @@
+"""The tables, one module per aggregate. Importing this package registers them all."""
+
+from hygie.models.base import (
+    Base,
+    AccountKind,
+    ActSystem,
+    AllergySeverity,
+    AppointmentStatus,
+    Beneficiary,
+    CareTeamRole,
+    ClinicalStatus,
+    EncounterKind,
+    EncounterStatus,
+    IdentityStatus,
+    InvoiceStatus,
+    NoteKind,
+    PatientState,
+    PrescriptionStatus,
+    Profession,
+    Role,
+    Route,
+    Sex,
+)
+from hygie.models.billing import BillableAct, Invoice
+from hygie.models.clinical import Allergy, CareTeamMember, ClinicalNote, Condition, Prescription
+from hygie.models.keys import KeyCanary
+from hygie.models.organisation import Department, Establishment, Group
+from hygie.models.patient import (
+    AmcCoverage,
+    AmoCoverage,
+    DeathDeclaration,
+    IdentityEvent,
+    Patient,
+    PatientMerge,
+    PatientRegistration,
+)
+from hygie.models.scheduling import Appointment, AppointmentEvent
+from hygie.models.staff import Habilitation, Professional, User
+from hygie.models.stays import Encounter, Movement
+
+__all__ = [
+    "AccountKind",
+    "ActSystem",
+    "Allergy",
+    "AllergySeverity",
+    "AmcCoverage",
+    "AmoCoverage",
+    "Appointment",
+    "AppointmentEvent",
+    "AppointmentStatus",
+    "Base",
+    "Beneficiary",
+    "BillableAct",
+    "CareTeamMember",
+    "CareTeamRole",
+    "ClinicalNote",
+    "ClinicalStatus",
+    "Condition",
+    "DeathDeclaration",
+    "Department",
+    "Encounter",
+    "EncounterKind",
+    "EncounterStatus",
+    "Establishment",
+    "Group",
+    "Habilitation",
+    "IdentityEvent",
+    "IdentityStatus",
+    "Invoice",
+    "InvoiceStatus",
+    "KeyCanary",
+    "Movement",
+    "NoteKind",
+    "Patient",
+    "PatientMerge",
+    "PatientRegistration",
+    "PatientState",
+    "Prescription",
+    "PrescriptionStatus",
+    "Profession",
+    "Professional",
+    "Role",
+    "Route",
+    "Sex",
+    "User",
+]

@@ -1,0 +1,38 @@
+"""Generic fetch and add helpers."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from hygie.errors import NotFoundError
+from hygie.models import Base
+
+M = TypeVar("M", bound=Base)
+
+
+def get(session: Session, model: type[M], ident: int, *, what: str, field: str | None = None) -> M:
+    """The row of ``model`` with id ``ident``, or a NotFoundError naming ``what``."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFoundError(f"{what} #{ident} does not exist", field=field)
+    return row
+
+
+def get_for_update(
+    session: Session, model: type[M], ident: int, *, what: str, field: str | None = None
+) -> M:
+    """Like :func:`get`, locking the row until the end of the transaction (PostgreSQL), so
+    that two concurrent changes of the same thing are serialised."""
+    row = session.get(model, ident, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"{what} #{ident} does not exist", field=field)
+    return row
+
+
+def add(session: Session, row: M) -> M:
+    """Add ``row`` and flush, so that its id is known."""
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,218 @@
+"""Queries on patient identities, their registrations, coverage and full record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hygie.models import (
+    Allergy,
+    AmcCoverage,
+    AmoCoverage,
+    Appointment,
+    BillableAct,
+    CareTeamMember,
+    ClinicalNote,
+    Condition,
+    DeathDeclaration,
+    Encounter,
+    Invoice,
+    Patient,
+    PatientRegistration,
+    PatientState,
+    Prescription,
+)
+from hygie.models.base import Base
+
+# Every table holding rows that belong to one patient, moved as a whole by a merge.
+PATIENT_OWNED: tuple[type[Base], ...] = (
+    AmoCoverage,
+    AmcCoverage,
+    Appointment,
+    Encounter,
+    Allergy,
+    Condition,
+    ClinicalNote,
+    Prescription,
+    CareTeamMember,
+    BillableAct,
+    Invoice,
+)
+
+
+def by_nir_hash(session: Session, nir_hash: str) -> Patient | None:
+    return session.scalars(select(Patient).where(Patient.nir_hash == nir_hash)).first()
+
+
+def with_same_birth_traits(
+    session: Session, *, birth_name_key: str, first_name_key: str, birth_date: date
+) -> Sequence[Patient]:
+    """Active identities sharing birth name, first name and birth date (probable duplicates)."""
+    return session.scalars(
+        select(Patient)
+        .where(
+            Patient.birth_name_key == birth_name_key,
+            Patient.birth_date == birth_date,
+            Patient.first_name_key == first_name_key,
+            Patient.state == PatientState.ACTIVE,
+        )
+        .order_by(Patient.id)
+    ).all()
+
+
+def search(
+    session: Session,
+    *,
+    name_prefix: str,
+    birth_date: date | None = None,
+    first_name_prefix: str | None = None,
+    limit: int = 50,
+) -> Sequence[Patient]:
+    """Active identities whose birth or used name starts with ``name_prefix`` (a search key)."""
+
+    def by(column: object) -> Sequence[Patient]:
+        query = select(Patient).where(
+            column.like(_prefix(name_prefix)),  # type: ignore[attr-defined]
+            Patient.state == PatientState.ACTIVE,
+        )
+        if birth_date is not None:
+            query = query.where(Patient.birth_date == birth_date)
+        if first_name_prefix:
+            query = query.where(Patient.first_name_key.like(_prefix(first_name_prefix)))
+        return session.scalars(query.order_by(column, Patient.id).limit(limit)).all()
+
+    found = {p.id: p for p in by(Patient.birth_name_key)}
+    if len(found) < limit:
+        for p in by(Patient.used_name_key):
+            found.setdefault(p.id, p)
+    return sorted(found.values(), key=lambda p: (p.birth_name_key, p.first_name_key, p.id))[:limit]
+
+
+def _prefix(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def registration(
+    session: Session, patient_id: int, establishment_id: int
+) -> PatientRegistration | None:
+    return session.get(PatientRegistration, (patient_id, establishment_id))
+
+
+def registrations(session: Session, patient_id: int) -> Sequence[PatientRegistration]:
+    return session.scalars(
+        select(PatientRegistration).where(PatientRegistration.patient_id == patient_id)
+    ).all()
+
+
+def death_of(session: Session, patient_id: int) -> DeathDeclaration | None:
+    return session.scalars(
+        select(DeathDeclaration).where(DeathDeclaration.patient_id == patient_id)
+    ).first()
+
+
+def amo_coverages(session: Session, patient_id: int) -> Sequence[AmoCoverage]:
+    return session.scalars(
+        select(AmoCoverage)
+        .where(AmoCoverage.patient_id == patient_id)
+        .order_by(AmoCoverage.valid_from.desc())
+    ).all()
+
+
+def amc_coverages(session: Session, patient_id: int) -> Sequence[AmcCoverage]:
+    return session.scalars(
+        select(AmcCoverage)
+        .where(AmcCoverage.patient_id == patient_id)
+        .order_by(AmcCoverage.valid_from.desc())
+    ).all()
+
+
+def count_active(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Patient).where(Patient.state == PatientState.ACTIVE)
+        )
+        or 0
+    )
+
+
+def move_owned_rows(session: Session, *, from_id: int, to_id: int) -> dict[str, list[int]]:
+    """Re-attach every row of ``from_id`` to ``to_id``; returns the moved ids per table."""
+    moved: dict[str, list[int]] = {}
+    for model in PATIENT_OWNED:
+        table = model.__table__
+        ids = list(
+            session.scalars(
+                select(table.c.id).where(table.c.patient_id == from_id).order_by(table.c.id)
+            )
+        )
+        if ids:
+            session.execute(
+                update(table).where(table.c.patient_id == from_id).values(patient_id=to_id)
+            )
+            moved[table.name] = ids
+    return moved
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything of one patient's chart, loaded in a handful of indexed queries."""
+
+    patient: Patient
+    registrations: Sequence[PatientRegistration]
+    amo: Sequence[AmoCoverage]
+    amc: Sequence[AmcCoverage]
+    death: DeathDeclaration | None
+    allergies: Sequence[Allergy]
+    conditions: Sequence[Condition]
+    notes: Sequence[ClinicalNote]
+    prescriptions: Sequence[Prescription]
+    appointments: Sequence[Appointment]
+    encounters: Sequence[Encounter]
+
+
+def load_record(
+    session: Session, patient_id: int, *, notes_limit: int = 50, appointments_limit: int = 20
+) -> PatientRecord | None:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        return None
+    return PatientRecord(
+        patient=patient,
+        registrations=registrations(session, patient_id),
+        amo=amo_coverages(session, patient_id),
+        amc=amc_coverages(session, patient_id),
+        death=death_of(session, patient_id),
+        allergies=session.scalars(
+            select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id)
+        ).all(),
+        conditions=session.scalars(
+            select(Condition).where(Condition.patient_id == patient_id).order_by(Condition.id)
+        ).all(),
+        notes=session.scalars(
+            select(ClinicalNote)
+            .where(ClinicalNote.patient_id == patient_id)
+            .order_by(ClinicalNote.written_at.desc())
+            .limit(notes_limit)
+        ).all(),
+        prescriptions=session.scalars(
+            select(Prescription)
+            .where(Prescription.patient_id == patient_id)
+            .order_by(Prescription.prescribed_at.desc())
+        ).all(),
+        appointments=session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == patient_id)
+            .order_by(Appointment.start_at.desc())
+            .limit(appointments_limit)
+        ).all(),
+        encounters=session.scalars(
+            select(Encounter)
+            .where(Encounter.patient_id == patient_id)
+            .order_by(Encounter.start_at.desc())
+        ).all(),
+    )

@@ -1,0 +1,55 @@
+"""Queries on accounts, professionals and habilitations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hygie.models import Habilitation, Professional, Role, User
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def professional_by_rpps(session: Session, rpps: str) -> Professional | None:
+    return session.scalars(select(Professional).where(Professional.rpps == rpps)).first()
+
+
+def user_of_professional(session: Session, professional_id: int) -> User | None:
+    return session.scalars(select(User).where(User.professional_id == professional_id)).first()
+
+
+def habilitations_of(session: Session, user_id: int) -> Sequence[Habilitation]:
+    return session.scalars(
+        select(Habilitation).where(Habilitation.user_id == user_id).order_by(Habilitation.id)
+    ).all()
+
+
+def has_valid_habilitation(
+    session: Session,
+    *,
+    professional_id: int,
+    establishment_id: int,
+    roles: set[Role],
+    on: date,
+) -> bool:
+    """Whether the account of ``professional_id`` may act in one of ``roles`` at the
+    establishment on ``on``."""
+    found = session.scalars(
+        select(Habilitation.id)
+        .join(User, User.id == Habilitation.user_id)
+        .where(
+            User.professional_id == professional_id,
+            User.active.is_(True),
+            Habilitation.establishment_id == establishment_id,
+            Habilitation.role.in_(roles),
+            Habilitation.valid_from <= on,
+            or_(Habilitation.valid_until.is_(None), Habilitation.valid_until >= on),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
