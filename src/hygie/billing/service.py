@@ -91,19 +91,30 @@ class Shares:
     patient: int
 
 
+def share_of_act(
+    amount_cents: int, system: ActSystem, *, amo_valid: bool, amc_valid: bool
+) -> tuple[int, int, int]:
+    """(AMO, AMC, patient) shares of one act, in cents."""
+    amo = amount_cents * AMO_RATE_PERCENT[system] // 100 if amo_valid else 0
+    amc = amount_cents - amo if amo_valid and amc_valid else 0
+    return amo, amc, amount_cents - amo - amc
+
+
 def split(
     acts: Sequence[BillableAct], amo: Sequence[AmoCoverage], amc: Sequence[AmcCoverage]
 ) -> Shares:
-    """Split acts between AMO, AMC and patient according to the coverage valid on each act's day."""
+    """Split acts between AMO, AMC and patient by the coverage valid on each act's day."""
     total = amo_total = amc_total = 0
     for act in acts:
+        a, c, _ = share_of_act(
+            act.amount_cents,
+            act.system,
+            amo_valid=_valid(amo, act.performed_on),
+            amc_valid=_valid(amc, act.performed_on),
+        )
         total += act.amount_cents
-        covered = _valid(amo, act.performed_on)
-        amo_part = act.amount_cents * AMO_RATE_PERCENT[act.system] // 100 if covered else 0
-        rest = act.amount_cents - amo_part
-        amc_part = rest if covered and _valid(amc, act.performed_on) else 0
-        amo_total += amo_part
-        amc_total += amc_part
+        amo_total += a
+        amc_total += c
     return Shares(total, amo_total, amc_total, total - amo_total - amc_total)
 
 
@@ -145,7 +156,7 @@ def issue_invoice(
     invoice = common.add(
         session,
         Invoice(
-            number=f"{prefix}{store.next_invoice_sequence(session, prefix):06d}",
+            number=f"{prefix}{store.next_invoice_sequence(session, prefix):09d}",
             patient_id=patient_id,
             establishment_id=establishment_id,
             issued_at=now,

@@ -162,26 +162,31 @@ class AllergyConflict:
     severity: str
 
 
+def allergy_concerns_drug(
+    *, substance: str, allergen_drug_code: str | None, drug: reference.Drug
+) -> bool:
+    """Whether an allergy (a substance typed in, and the drug it names if any) concerns
+    ``drug``: the same drug, the substance named in the drug's name, a class allergy such
+    as penicillins, or a drug of the same ATC chemical subgroup."""
+    words = set(search_key(substance).split())
+    if allergen_drug_code == drug.code or words & set(search_key(drug.name).split()):
+        return True
+    if any(drug.atc.startswith(_CLASS_ALLERGENS[w]) for w in words if w in _CLASS_ALLERGENS):
+        return True
+    allergen = reference.drugs().get(allergen_drug_code or "")
+    return allergen is not None and allergen.atc[:5] == drug.atc[:5]
+
+
 def allergy_conflicts(
     session: Session, *, patient_id: int, drug_code: str
 ) -> list[AllergyConflict]:
-    """The patient's active allergies that concern this drug (same drug, same substance
-    named, or a class allergy such as penicillins)."""
+    """The patient's active allergies that concern this drug."""
     drug = reference.drugs()[drug_code]
-    drug_words = set(search_key(drug.name).split())
-    found = []
-    for allergy in store.active_allergies(session, patient_id):
-        words = set(search_key(allergy.substance).split())
-        same_drug = allergy.drug_code == drug_code
-        named = bool(words & drug_words)
-        in_class = any(
-            drug.atc.startswith(_CLASS_ALLERGENS[w]) for w in words if w in _CLASS_ALLERGENS
-        )
-        allergen_drug = reference.drugs().get(allergy.drug_code or "")
-        same_class = allergen_drug is not None and allergen_drug.atc[:5] == drug.atc[:5]
-        if same_drug or named or in_class or same_class:
-            found.append(AllergyConflict(allergy.id, allergy.substance, allergy.severity.value))
-    return found
+    return [
+        AllergyConflict(a.id, a.substance, a.severity.value)
+        for a in store.active_allergies(session, patient_id)
+        if allergy_concerns_drug(substance=a.substance, allergen_drug_code=a.drug_code, drug=drug)
+    ]
 
 
 def prescribe(

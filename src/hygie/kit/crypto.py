@@ -51,6 +51,12 @@ class Keyring:
     path: Path | None = None
     _aead: dict[str, AESGCM] = field(default_factory=dict, repr=False)
 
+    def __getstate__(self) -> dict[str, object]:
+        # Cipher objects are rebuilt on demand: they cannot cross a process boundary.
+        state = dict(self.__dict__)
+        state["_aead"] = {}
+        return state
+
     # --- creation and persistence -------------------------------------------------------
     @classmethod
     def generate(cls) -> Keyring:

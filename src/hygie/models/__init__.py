@@ -1,11 +1,11 @@
 """The tables, one module per aggregate. Importing this package registers them all."""
 
 from hygie.models.base import (
-    Base,
     AccountKind,
     ActSystem,
     AllergySeverity,
     AppointmentStatus,
+    Base,
     Beneficiary,
     CareTeamRole,
     ClinicalStatus,

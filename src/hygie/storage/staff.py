@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hygie.models import Habilitation, Professional, Role, User
@@ -53,3 +53,9 @@ def has_valid_habilitation(
         .limit(1)
     ).first()
     return found is not None
+
+
+def set_creation_times(session: Session, at: datetime) -> None:
+    """Set every account's and habilitation's creation time (synthetic data only)."""
+    session.execute(update(User).values(created_at=at))
+    session.execute(update(Habilitation).values(created_at=at))

@@ -1,0 +1,83 @@
+"""The FastAPI application: for now, health and readiness only.
+
+No patient data leaves the server until the access gate (next issue) sits in front of the
+services. Start-up refuses to run with a missing or wrong key file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from hygie import __version__
+from hygie.config import Settings
+from hygie.db import Database, check_and_register_keys
+from hygie.errors import ConfigurationError
+from hygie.kit.crypto import Keyring
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def open_checked(settings: Settings) -> Database:
+    """Open the database and check that its schema is current and its keys are here."""
+    db = Database.from_settings(settings)
+    if not db.schema_is_current():
+        raise ConfigurationError("the database schema is not current: run `hygie db upgrade`")
+    check_and_register_keys(db, Keyring.load(settings.key_file))
+    return db
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = open_checked(settings)
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(
+        title="Hygie", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/ready")
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the database answers and its schema is current."""
+        db: Database = request.app.state.db
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("select 1"))
+            current = db.schema_is_current()
+        except Exception as exc:  # any failure means "not ready", reported without details
+            return JSONResponse(
+                {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
+            )
+        if not current:
+            return JSONResponse(
+                {"status": "unavailable", "reason": "schema not current"}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "database": db.dialect})
+
+    return app

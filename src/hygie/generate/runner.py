@@ -1,0 +1,278 @@
+"""Generate a whole synthetic group: plan, make chunks (in worker processes), load them.
+
+Everything is written in one transaction: a failed run leaves the database as it was."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, ForeignKeyConstraint, func, select, text
+from sqlalchemy.schema import AddConstraint, DropConstraint
+
+from hygie.db import Database
+from hygie.errors import ConflictError, ValidationError
+from hygie.generate import encode
+from hygie.generate.patients import COLUMNS, PATCHABLE, TABLE_ORDER, Chunk, ChunkMaker
+from hygie.generate.plan import Plan, build_plan
+from hygie.kit.crypto import Keyring, install_keyring
+from hygie.kit.identifiers import nir_key
+from hygie.models import Base, Group
+
+MAX_PATIENTS = 5_000_000
+MAX_ESTABLISHMENTS = 50
+
+
+@dataclass
+class Report:
+    seed: int
+    patients: int
+    establishments: int
+    chunks: int
+    workers: int
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    nir_collisions_fixed: int = 0
+    plan: Plan | None = None
+
+
+def chunking(patients: int) -> tuple[int, int]:
+    """(chunk size, chunk count): a function of the patient count only, for determinism."""
+    size = min(20_000, max(2_000, math.ceil(patients / 40)))
+    return size, max(1, math.ceil(patients / size))
+
+
+# --- worker side ------------------------------------------------------------------------
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(
+    plan: Plan, ring: Keyring, seed: int, size: int, count: int, patients: int, copy: bool
+) -> None:
+    install_keyring(ring)
+    _worker.update(
+        plan=plan, ring=ring, seed=seed, size=size, count=count, patients=patients, copy=copy
+    )
+
+
+def _make_chunk(task: tuple[int, tuple[Any, ...]]) -> Chunk:
+    index, init_args = task
+    if not _worker:
+        # Initialised here rather than as a Pool initializer: an initializer that fails
+        # makes the pool respawn workers forever, while an error here reaches the caller.
+        _init_worker(*init_args)
+    w = _worker
+    first = index * w["size"] + 1
+    n = min(w["size"], w["patients"] - index * w["size"])
+    maker = ChunkMaker(
+        w["plan"],
+        w["ring"],
+        seed=w["seed"],
+        index=index,
+        chunk_size=w["size"],
+        chunk_count=w["count"],
+        first_patient_id=first,
+        count=n,
+    )
+    chunk = maker.make()
+    if w["copy"]:
+        # Encoding here spreads the work over the worker processes.
+        for table in TABLE_ORDER:
+            if table not in PATCHABLE:
+                chunk.encoded[table] = encode.copy_text(chunk.rows[table])
+                chunk.counts[table] = len(chunk.rows[table])
+                chunk.rows[table] = []
+    return chunk
+
+
+def _chunks(workers: int, init_args: tuple[Any, ...], count: int) -> Iterator[Chunk]:
+    _worker.clear()
+    tasks = [(index, init_args) for index in range(count)]
+    if workers <= 1:
+        for task in tasks:
+            yield _make_chunk(task)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap(_make_chunk, tasks)
+
+
+# --- main side --------------------------------------------------------------------------
+class _NirRegistry:
+    """Keeps generated NIRs unique across chunks, fixing the rare collision in place."""
+
+    def __init__(self, ring: Keyring) -> None:
+        self.ring = ring
+        self.seen: set[str] = set()
+        self.fixed = 0
+
+    def settle(self, chunk: Chunk) -> None:
+        for row_index, nir in chunk.nirs:
+            if nir in self.seen:
+                nir = self._fix(chunk, row_index, nir)
+            self.seen.add(nir)
+
+    def _fix(self, chunk: Chunk, row_index: int, nir: str) -> str:
+        body = nir[:13]
+        order = int(body[10:13])
+        while True:
+            order = order % 999 + 1
+            candidate_body = body[:10] + f"{order:03d}"
+            candidate = f"{candidate_body}{nir_key(candidate_body):02d}"
+            if candidate not in self.seen:
+                break
+        row = list(chunk.rows["patients"][row_index])
+        row[1] = self.ring.encrypt(candidate, "patients.nir")
+        row[2] = self.ring.blind_index(candidate, "patients.nir")
+        chunk.rows["patients"][row_index] = tuple(row)
+        pid = row[0]
+        amo = chunk.rows["amo_coverages"]
+        for i, cov in enumerate(amo):
+            if cov[1] == pid and cov[6] == "insured":
+                amo[i] = (
+                    *cov[:5],
+                    self.ring.encrypt(candidate, "amo_coverages.insured_nir"),
+                    *cov[6:],
+                )
+        self.fixed += 1
+        return candidate
+
+
+def _load(conn: Connection, chunk: Chunk, report: Report) -> None:
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for table in TABLE_ORDER:
+            data = chunk.encoded.get(table)
+            if data is None:
+                data = encode.copy_text(chunk.rows[table])
+                chunk.counts[table] = len(chunk.rows[table])
+            if data:
+                with cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
+                    copy.write(data)
+            report.rows[table] = report.rows.get(table, 0) + chunk.counts[table]
+        cursor.close()
+        return
+    for table in TABLE_ORDER:
+        rows = chunk.rows[table]
+        if rows:
+            cols = COLUMNS[table]
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"  # noqa: S608 - names from COLUMNS
+            conn.connection.driver_connection.executemany(sql, encode.sqlite_rows(rows))  # type: ignore[union-attr]
+        report.rows[table] = report.rows.get(table, 0) + len(rows)
+
+
+def _patient_foreign_keys() -> list[ForeignKeyConstraint]:
+    """Foreign keys of the tables the generator fills: checked once, in bulk, when they are
+    added back after the load, instead of once per row during it."""
+    return [
+        fk
+        for table in Base.metadata.sorted_tables
+        if table.name in COLUMNS
+        for fk in table.foreign_key_constraints
+    ]
+
+
+def _patient_indexes() -> list[Any]:
+    """Secondary indexes of the tables the generator fills (rebuilt after a bulk load)."""
+    return [
+        index
+        for table in Base.metadata.sorted_tables
+        if table.name in COLUMNS
+        for index in table.indexes
+    ]
+
+
+def generate(
+    db: Database,
+    ring: Keyring,
+    *,
+    establishments: int,
+    patients: int,
+    seed: int,
+    reference_date: date,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    if not 1 <= establishments <= MAX_ESTABLISHMENTS:
+        raise ValidationError(f"must be between 1 and {MAX_ESTABLISHMENTS}", field="establishments")
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise ValidationError(f"must be between 1 and {MAX_PATIENTS:,}", field="patients")
+    install_keyring(ring)
+    size, count = chunking(patients)
+    workers = max(1, min(workers, count))
+    report = Report(
+        seed=seed, patients=patients, establishments=establishments, chunks=count, workers=workers
+    )
+    started = time.perf_counter()
+    with db.sessions() as session, session.begin():
+        if session.scalar(select(func.count()).select_from(Group)):
+            raise ConflictError(
+                "the database already holds a group: generate into an empty database "
+                "(a new HYGIE_DATABASE_URL, or drop this one)"
+            )
+        plan = build_plan(
+            session,
+            establishments=establishments,
+            patients=patients,
+            seed=seed,
+            reference_date=reference_date,
+        )
+        report.plan = plan
+        session.flush()
+        report.seconds["organisation and staff"] = time.perf_counter() - started
+        conn = session.connection()
+        postgres = conn.dialect.name == "postgresql"
+        indexes = _patient_indexes() if postgres else []
+        foreign_keys = _patient_foreign_keys() if postgres else []
+        for fk in foreign_keys:
+            conn.execute(DropConstraint(fk))
+        for index in indexes:
+            index.drop(conn)
+        registry = _NirRegistry(ring)
+        waiting = load_time = 0.0
+        mark = time.perf_counter()
+        for chunk in _chunks(workers, (plan, ring, seed, size, count, patients, postgres), count):
+            got = time.perf_counter()
+            waiting += got - mark
+            registry.settle(chunk)
+            _load(conn, chunk, report)
+            mark = time.perf_counter()
+            load_time += mark - got
+            if progress:
+                progress(len(chunk.rows["patients"]))
+        report.seconds["generation (waiting for workers)"] = waiting
+        report.seconds["loading (COPY / inserts)"] = load_time
+        mark = time.perf_counter()
+        for index in indexes:
+            index.create(conn)
+        for fk in foreign_keys:
+            conn.execute(AddConstraint(fk))
+        if postgres:
+            _reset_sequences(conn)
+        report.seconds["indexes, foreign keys, sequences"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+    report.seconds["commit"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    if db.dialect == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    report.seconds["analyze"] = time.perf_counter() - mark
+    report.seconds["total"] = time.perf_counter() - started
+    report.nir_collisions_fixed = registry.fixed
+    return report
+
+
+def _reset_sequences(conn: Connection) -> None:
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
+                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"  # names from metadata
+                )
+            )

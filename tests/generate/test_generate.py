@@ -1,0 +1,136 @@
+"""The synthetic group: deterministic, valid NIRs, no duplicates, coherent records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from hygie.db import Database, check_and_register_keys
+from hygie.errors import ConflictError, ValidationError
+from hygie.generate.runner import generate
+from hygie.kit.crypto import Keyring
+from hygie.kit.identifiers import parse_nir
+from hygie.models import Appointment, AppointmentStatus, Base, Patient
+from hygie.storage.encrypted import encrypted_columns
+
+DAY = date(2026, 11, 2)
+NOT_DATA = {"key_canaries", "alembic_version"}
+
+
+def _fresh(path: Path, ring: Keyring) -> Database:
+    db = Database.open(f"sqlite:///{path}")
+    db.upgrade()
+    check_and_register_keys(db, ring)
+    return db
+
+
+def _dump(db: Database, ring: Keyring) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows, in id order, with encrypted values decrypted."""
+    secret = {(c.table, c.column): c.context for c in encrypted_columns()}
+    out = {}
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in NOT_DATA:
+                continue
+            cols = [c.name for c in table.columns]
+            rows = conn.execute(
+                text(f"SELECT {', '.join(cols)} FROM {table.name} ORDER BY 1, 2")
+            ).all()  # noqa: S608
+            out[table.name] = [
+                tuple(
+                    ring.decrypt(v, secret[(table.name, col)])
+                    if (table.name, col) in secret and v
+                    else v
+                    for col, v in zip(cols, row, strict=True)
+                )
+                for row in rows
+            ]
+    return out
+
+
+def test_same_seed_same_data_whatever_the_workers(tmp_path: Path, keyring: Keyring) -> None:
+    first = _fresh(tmp_path / "a.db", keyring)
+    second = _fresh(tmp_path / "b.db", keyring)
+    generate(first, keyring, establishments=5, patients=2000, seed=1, reference_date=DAY, workers=1)
+    generate(
+        second, keyring, establishments=5, patients=2000, seed=1, reference_date=DAY, workers=2
+    )
+    a, b = _dump(first, keyring), _dump(second, keyring)
+    assert a.keys() == b.keys()
+    for table in a:
+        assert a[table] == b[table], f"{table} differs between runs"
+    assert len(a["patients"]) == 2000
+
+
+def test_parallel_chunks_equal_serial(tmp_path: Path, keyring: Keyring) -> None:
+    serial = _fresh(tmp_path / "s.db", keyring)
+    parallel = _fresh(tmp_path / "p.db", keyring)
+    report = generate(
+        serial, keyring, establishments=2, patients=4500, seed=7, reference_date=DAY, workers=1
+    )
+    assert report.chunks == 3
+    generate(
+        parallel, keyring, establishments=2, patients=4500, seed=7, reference_date=DAY, workers=2
+    )
+    assert _dump(serial, keyring) == _dump(parallel, keyring)
+
+
+def test_another_seed_other_data(tmp_path: Path, keyring: Keyring) -> None:
+    one = _fresh(tmp_path / "a.db", keyring)
+    two = _fresh(tmp_path / "b.db", keyring)
+    generate(one, keyring, establishments=1, patients=200, seed=1, reference_date=DAY, workers=1)
+    generate(two, keyring, establishments=1, patients=200, seed=2, reference_date=DAY, workers=1)
+    assert _dump(one, keyring)["patients"] != _dump(two, keyring)["patients"]
+
+
+def test_generated_group_is_valid(db: Database, keyring: Keyring) -> None:
+    report = generate(
+        db, keyring, establishments=5, patients=2000, seed=1, reference_date=DAY, workers=1
+    )
+    assert report.rows["patients"] == 2000
+    with db.sessions() as s:
+        patients = s.scalars(select(Patient)).all()
+        nirs = [p.nir for p in patients if p.nir]
+        assert len(nirs) > 1800
+        assert len(set(nirs)) == len(nirs), "duplicate NIR"
+        for p in patients:
+            if p.nir:
+                nir = parse_nir(p.nir)  # the key check
+                assert nir.sex == p.sex.value
+                assert nir.birth_year_2 == p.birth_date.year % 100
+        # No practitioner is booked twice at the same time.
+        live = s.scalars(
+            select(Appointment).where(Appointment.status != AppointmentStatus.CANCELLED)
+        ).all()
+        starts = Counter((a.practitioner_id, a.start_at) for a in live)
+        assert max(starts.values()) == 1
+        # Every patient is registered in at least one establishment.
+        registered = s.execute(
+            text("SELECT count(DISTINCT patient_id) FROM patient_registrations")
+        ).scalar()
+        assert registered == 2000
+
+
+def test_refuses_a_database_that_holds_a_group(db: Database, keyring: Keyring) -> None:
+    generate(db, keyring, establishments=1, patients=50, seed=1, reference_date=DAY, workers=1)
+    before = _dump(db, keyring)
+    with pytest.raises(ConflictError, match="already holds a group"):
+        generate(db, keyring, establishments=1, patients=50, seed=1, reference_date=DAY, workers=1)
+    assert _dump(db, keyring) == before
+
+
+@pytest.mark.parametrize(("establishments", "patients"), [(0, 10), (51, 10), (1, 0)])
+def test_bad_sizes(db: Database, keyring: Keyring, establishments: int, patients: int) -> None:
+    with pytest.raises(ValidationError):
+        generate(
+            db,
+            keyring,
+            establishments=establishments,
+            patients=patients,
+            seed=1,
+            reference_date=DAY,
+        )
