@@ -59,14 +59,18 @@ def record_act(
         )
     if not patient.birth_date <= performed_on <= today:
         raise ValidationError("must lie between the birth date and today", field="performed_on")
-    for ident, model, name in (
-        (encounter_id, Encounter, "encounter_id"),
-        (appointment_id, Appointment, "appointment_id"),
-    ):
-        if ident is not None:
-            row = common.get(session, model, ident, what=name.removesuffix("_id"), field=name)
-            if row.patient_id != patient_id:
-                raise ValidationError("belongs to another patient", field=name)
+    if encounter_id is not None:
+        encounter = common.get(
+            session, Encounter, encounter_id, what="encounter", field="encounter_id"
+        )
+        if encounter.patient_id != patient_id:
+            raise ValidationError("belongs to another patient", field="encounter_id")
+    if appointment_id is not None:
+        appointment = common.get(
+            session, Appointment, appointment_id, what="appointment", field="appointment_id"
+        )
+        if appointment.patient_id != patient_id:
+            raise ValidationError("belongs to another patient", field="appointment_id")
     return common.add(
         session,
         BillableAct(

@@ -178,9 +178,9 @@ def build_plan(
         )
     # Some physicians consult in a second establishment of the group.
     if establishments > 1:
-        for i, est in enumerate(est_plans):
+        for i, planned in enumerate(est_plans):
             other = est_plans[(i + 1) % len(est_plans)]
-            for prof_id in est.physicians[: max(1, len(est.physicians) // 10)]:
+            for prof_id in planned.physicians[: max(1, len(planned.physicians) // 10)]:
                 account = staff_store.user_of_professional(session, prof_id)
                 if account is None:  # pragma: no cover - every planned physician has one
                     continue

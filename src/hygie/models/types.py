@@ -58,4 +58,4 @@ class EncryptedText(TypeDecorator[str]):
 def search_key_type(length: int) -> String:
     """A normalised search key compared byte-wise, so that prefix LIKE uses a b-tree index
     on PostgreSQL whatever the database's collation."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")

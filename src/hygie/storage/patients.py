@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hygie.models import (
     Allergy,
@@ -74,9 +74,11 @@ def search(
 ) -> Sequence[Patient]:
     """Active identities whose birth or used name starts with ``name_prefix`` (a search key)."""
 
-    def by(column: object) -> Sequence[Patient]:
+    def by(
+        column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    ) -> Sequence[Patient]:
         query = select(Patient).where(
-            column.like(_prefix(name_prefix)),  # type: ignore[attr-defined]
+            column.like(_prefix(name_prefix)),
             Patient.state == PatientState.ACTIVE,
         )
         if birth_date is not None:
@@ -145,6 +147,7 @@ def move_owned_rows(session: Session, *, from_id: int, to_id: int) -> dict[str, 
     moved: dict[str, list[int]] = {}
     for model in PATIENT_OWNED:
         table = model.__table__
+        assert isinstance(table, Table)  # noqa: S101 - mapped classes have a Table
         ids = list(
             session.scalars(
                 select(table.c.id).where(table.c.patient_id == from_id).order_by(table.c.id)
