@@ -39,7 +39,7 @@ def _dump(db: Database, ring: Keyring) -> dict[str, list[tuple[object, ...]]]:
             cols = [c.name for c in table.columns]
             rows = conn.execute(
                 text(f"SELECT {', '.join(cols)} FROM {table.name} ORDER BY 1, 2")
-            ).all()  # noqa: S608
+            ).all()
             out[table.name] = [
                 tuple(
                     ring.decrypt(v, secret[(table.name, col)])
