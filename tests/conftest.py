@@ -85,9 +85,7 @@ def _truncate_pg(db: Database) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(
-    request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring
-) -> Iterator[Database]:
+def db(request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring) -> Iterator[Database]:
     """An empty, migrated database whose keys match ``keyring``."""
     install_keyring(keyring)
     if request.param == "sqlite":

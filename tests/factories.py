@@ -25,7 +25,9 @@ def finess(n: int) -> str:
     return body + luhn_key(body)
 
 
-def nir(sex: int = 1, yy: int = 80, mm: int = 5, dep: str = "75", commune: str = "056", order: int = 1) -> str:
+def nir(
+    sex: int = 1, yy: int = 80, mm: int = 5, dep: str = "75", commune: str = "056", order: int = 1
+) -> str:
     body = f"{sex}{yy:02d}{mm:02d}{dep}{commune}{order:03d}"
     return f"{body}{nir_key(body):02d}"
 
@@ -49,26 +51,51 @@ class World:
 def build_world(session: Session) -> World:
     group = org.create_group(session, name="Groupe Test")
     a = org.create_establishment(
-        session, group_id=group.id, finess=finess(1), name="Clinique A",
-        address_line="1 rue A", postal_code="75001", city="Paris",
+        session,
+        group_id=group.id,
+        finess=finess(1),
+        name="Clinique A",
+        address_line="1 rue A",
+        postal_code="75001",
+        city="Paris",
     )
     b = org.create_establishment(
-        session, group_id=group.id, finess=finess(2), name="Clinique B",
-        address_line="2 rue B", postal_code="92100", city="Boulogne-Billancourt",
+        session,
+        group_id=group.id,
+        finess=finess(2),
+        name="Clinique B",
+        address_line="2 rue B",
+        postal_code="92100",
+        city="Boulogne-Billancourt",
     )
-    dept_a = org.add_department(session, establishment_id=a.id, code="MED", name="Médecine", beds=20)
-    dept_a2 = org.add_department(session, establishment_id=a.id, code="CHIR", name="Chirurgie", beds=20)
-    dept_b = org.add_department(session, establishment_id=b.id, code="MED", name="Médecine", beds=10)
+    dept_a = org.add_department(
+        session, establishment_id=a.id, code="MED", name="Médecine", beds=20
+    )
+    dept_a2 = org.add_department(
+        session, establishment_id=a.id, code="CHIR", name="Chirurgie", beds=20
+    )
+    dept_b = org.add_department(
+        session, establishment_id=b.id, code="MED", name="Médecine", beds=10
+    )
 
-    def person(profession: str, n: int, username: str, role: str | None, est: int | None) -> tuple[int, int | None]:
+    def person(
+        profession: str, n: int, username: str, role: str | None, est: int | None
+    ) -> tuple[int, int | None]:
         prof = staff.create_professional(
-            session, profession=profession, family_name=f"Nom{chr(65 + n)}", given_name="Prénom",
+            session,
+            profession=profession,
+            family_name=f"Nom{chr(65 + n)}",
+            given_name="Prénom",
             rpps=rpps(n) if profession in ("physician", "nurse", "pharmacist", "midwife") else None,
         )
         if role is None or est is None:
             return prof.id, None
-        user = staff.create_user(session, username=username, display_name=username, professional_id=prof.id)
-        staff.grant_habilitation(session, user_id=user.id, establishment_id=est, role=role, valid_from=DAY0)
+        user = staff.create_user(
+            session, username=username, display_name=username, professional_id=prof.id
+        )
+        staff.grant_habilitation(
+            session, user_id=user.id, establishment_id=est, role=role, valid_from=DAY0
+        )
         return prof.id, user.id
 
     physician, physician_user = person("physician", 1, "dr.a", "physician", a.id)
@@ -78,7 +105,16 @@ def build_world(session: Session) -> World:
     gp, _ = person("physician", 5, "", None, None)
     assert physician_user is not None
     return World(
-        group_id=group.id, est_a=a.id, est_b=b.id, dept_a=dept_a.id, dept_a2=dept_a2.id,
-        dept_b=dept_b.id, physician=physician, physician_user=physician_user,
-        physician_b=physician_b, nurse=nurse, secretary=secretary, gp=gp,
+        group_id=group.id,
+        est_a=a.id,
+        est_b=b.id,
+        dept_a=dept_a.id,
+        dept_a2=dept_a2.id,
+        dept_b=dept_b.id,
+        physician=physician,
+        physician_user=physician_user,
+        physician_b=physician_b,
+        nurse=nurse,
+        secretary=secretary,
+        gp=gp,
     )

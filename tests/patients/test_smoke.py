@@ -9,8 +9,14 @@ def test_create_patient_roundtrip(db: Database) -> None:
     with db.transaction() as s:
         w = build_world(s)
         created = patients.create_patient(
-            s, establishment_id=w.est_a, birth_name="Dupont", birth_first_names=["Jean", "Marie"],
-            sex="male", birth_date=date(1980, 5, 3), nir=nir(), identity_status="qualified",
+            s,
+            establishment_id=w.est_a,
+            birth_name="Dupont",
+            birth_first_names=["Jean", "Marie"],
+            sex="male",
+            birth_date=date(1980, 5, 3),
+            nir=nir(),
+            identity_status="qualified",
         )
     with db.transaction() as s:
         from hygie.models import Patient

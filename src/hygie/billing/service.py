@@ -21,9 +21,10 @@ from hygie.models import (
     Establishment,
     Invoice,
     InvoiceStatus,
+    Profession,
     Professional,
 )
-from hygie.patients.service import active_patient
+from hygie.patients.service import active_patient, check_during_life
 from hygie.storage import care as store
 from hygie.storage import common
 from hygie.storage import patients as patient_store
@@ -31,6 +32,9 @@ from hygie.storage import patients as patient_store
 # Share of the tariff paid by the AMO: 70 % for consultations and other NGAP acts,
 # 80 % for technical (CCAM) acts. The AMC pays the rest (the ticket modérateur) when the
 # patient has a valid mutuelle; otherwise the patient does.
+# Professionals whose acts are billed.
+PERFORMERS = {Profession.PHYSICIAN, Profession.MIDWIFE, Profession.NURSE}
+
 AMO_RATE_PERCENT = {ActSystem.NGAP: 70, ActSystem.CCAM: 80}
 
 
@@ -51,7 +55,11 @@ def record_act(
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
-    common.get(session, Professional, practitioner_id, what="practitioner", field="practitioner_id")
+    practitioner = common.get(
+        session, Professional, practitioner_id, what="practitioner", field="practitioner_id"
+    )
+    if practitioner.profession not in PERFORMERS:
+        raise ValidationError("must be a physician, a midwife or a nurse", field="practitioner_id")
     act = reference.acts().get(code.strip().upper())
     if act is None:
         raise ValidationError(
@@ -59,6 +67,7 @@ def record_act(
         )
     if not patient.birth_date <= performed_on <= today:
         raise ValidationError("must lie between the birth date and today", field="performed_on")
+    check_during_life(session, patient, performed_on, field="performed_on")
     if encounter_id is not None:
         encounter = common.get(
             session, Encounter, encounter_id, what="encounter", field="encounter_id"
@@ -139,7 +148,8 @@ def issue_invoice(
     """Invoice the patient's acts not yet invoiced in this establishment (or the ones named)."""
     now = now or datetime.now(UTC)
     active_patient(session, patient_id)
-    establishment = common.get(
+    # Locking the establishment serialises invoice numbering within it.
+    establishment = common.get_for_update(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
     acts = store.uninvoiced_acts(

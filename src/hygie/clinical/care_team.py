@@ -41,7 +41,7 @@ def care_team(session: Session, *, patient_id: int, at: datetime) -> list[CareTe
     ):
         put(CareTeamEntry(prof, est, "appointment", "consultant"))
     for prof, est, _ in store.stay_responsibles(
-        session, patient_id, ended_after=at - STAY_AFTER_DISCHARGE
+        session, patient_id, started_before=at, ended_after=at - STAY_AFTER_DISCHARGE
     ):
         put(CareTeamEntry(prof, est, "stay", "referent"))
     for member in store.explicit_team(session, patient_id, at.date()):

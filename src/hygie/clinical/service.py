@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from hygie import reference
+from hygie.clinical.allergy_check import allergy_concerns_drug
 from hygie.errors import ConflictError, ValidationError
-from hygie.kit.text import clean_text, search_key
+from hygie.kit.text import clean_text
 from hygie.models import (
     Allergy,
     AllergySeverity,
@@ -33,24 +34,6 @@ from hygie.storage import common
 MAX_NOTE_LENGTH = 20_000
 PRESCRIBERS = {Profession.PHYSICIAN, Profession.MIDWIFE}
 CLINICIANS = {Profession.PHYSICIAN, Profession.MIDWIFE, Profession.NURSE, Profession.PHARMACIST}
-
-# Allergy words that name a whole drug class, with the ATC prefix of that class.
-_CLASS_ALLERGENS = {
-    "PENICILLINE": "J01C",
-    "PENICILLINES": "J01C",
-    "BETALACTAMINE": "J01C",
-    "CEPHALOSPORINE": "J01D",
-    "CEPHALOSPORINES": "J01D",
-    "SULFAMIDE": "J01E",
-    "SULFAMIDES": "J01E",
-    "AINS": "M01A",
-    "MACROLIDE": "J01F",
-    "MACROLIDES": "J01F",
-    "QUINOLONE": "J01M",
-    "FLUOROQUINOLONE": "J01M",
-    "OPIACE": "N02A",
-    "OPIACES": "N02A",
-}
 
 
 def record_allergy(
@@ -162,26 +145,13 @@ class AllergyConflict:
     severity: str
 
 
-def allergy_concerns_drug(
-    *, substance: str, allergen_drug_code: str | None, drug: reference.Drug
-) -> bool:
-    """Whether an allergy (a substance typed in, and the drug it names if any) concerns
-    ``drug``: the same drug, the substance named in the drug's name, a class allergy such
-    as penicillins, or a drug of the same ATC chemical subgroup."""
-    words = set(search_key(substance).split())
-    if allergen_drug_code == drug.code or words & set(search_key(drug.name).split()):
-        return True
-    if any(drug.atc.startswith(_CLASS_ALLERGENS[w]) for w in words if w in _CLASS_ALLERGENS):
-        return True
-    allergen = reference.drugs().get(allergen_drug_code or "")
-    return allergen is not None and allergen.atc[:5] == drug.atc[:5]
-
-
 def allergy_conflicts(
     session: Session, *, patient_id: int, drug_code: str
 ) -> list[AllergyConflict]:
     """The patient's active allergies that concern this drug."""
-    drug = reference.drugs()[drug_code]
+    drug = reference.drugs().get(drug_code)
+    if drug is None:
+        raise ValidationError(f"unknown drug code {drug_code!r}", field="drug_code")
     return [
         AllergyConflict(a.id, a.substance, a.severity.value)
         for a in store.active_allergies(session, patient_id)
@@ -223,11 +193,18 @@ def prescribe(
     often = clean_text(frequency, field="frequency", max_length=100)
     _check_encounter(session, encounter_id, patient_id)
     conflicts = allergy_conflicts(session, patient_id=patient_id, drug_code=drug_code)
-    if conflicts and not (allergy_override_reason or "").strip():
-        names = ", ".join(f"{c.substance} ({c.severity})" for c in conflicts)
-        raise ConflictError(
-            f"the patient is allergic to {names}: give a reason to prescribe {drug.name} anyway",
-            field="drug_code",
+    override = None
+    if conflicts:
+        if not (allergy_override_reason or "").strip():
+            names = ", ".join(f"{c.substance} ({c.severity})" for c in conflicts)
+            raise ConflictError(
+                f"the patient is allergic to {names}: give a reason to prescribe {drug.name} "
+                "anyway",
+                field="drug_code",
+            )
+        # Kept with the prescription: an overridden allergy warning must say why.
+        override = clean_text(
+            allergy_override_reason or "", field="allergy_override_reason", max_length=500
         )
     return common.add(
         session,
@@ -242,6 +219,7 @@ def prescribe(
             route=how,
             frequency=often,
             duration_days=duration_days,
+            allergy_override_reason=override,
         ),
     )
 

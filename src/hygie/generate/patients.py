@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from hygie import reference
 from hygie.billing.service import share_of_act
-from hygie.clinical.service import allergy_concerns_drug
+from hygie.clinical.allergy_check import allergy_concerns_drug
 from hygie.generate.plan import EstablishmentPlan, Plan
 from hygie.generate.pools import (
     ALLERGENS,
@@ -71,6 +71,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "birth_name",
         "birth_first_names",
         "first_name",
+        "used_first_name",
         "used_name",
         "sex",
         "birth_date",
@@ -349,6 +350,7 @@ class ChunkMaker:
                 birth_name,
                 " ".join(firsts),
                 firsts[0],
+                None,
                 used,
                 "female" if female else "male",
                 birth,

@@ -103,6 +103,13 @@ def _chunks(workers: int, init_args: tuple[Any, ...], count: int) -> Iterator[Ch
 
 
 # --- main side --------------------------------------------------------------------------
+_PATIENT_NIR = COLUMNS["patients"].index("nir")
+_PATIENT_NIR_HASH = COLUMNS["patients"].index("nir_hash")
+_AMO_PATIENT = COLUMNS["amo_coverages"].index("patient_id")
+_AMO_NIR = COLUMNS["amo_coverages"].index("insured_nir")
+_AMO_BENEFICIARY = COLUMNS["amo_coverages"].index("beneficiary")
+
+
 class _NirRegistry:
     """Keeps generated NIRs unique across chunks, fixing the rare collision in place."""
 
@@ -127,18 +134,16 @@ class _NirRegistry:
             if candidate not in self.seen:
                 break
         row = list(chunk.rows["patients"][row_index])
-        row[1] = self.ring.encrypt(candidate, "patients.nir")
-        row[2] = self.ring.blind_index(candidate, "patients.nir")
+        row[_PATIENT_NIR] = self.ring.encrypt(candidate, "patients.nir")
+        row[_PATIENT_NIR_HASH] = self.ring.blind_index(candidate, "patients.nir")
         chunk.rows["patients"][row_index] = tuple(row)
         pid = row[0]
         amo = chunk.rows["amo_coverages"]
         for i, cov in enumerate(amo):
-            if cov[1] == pid and cov[6] == "insured":
-                amo[i] = (
-                    *cov[:5],
-                    self.ring.encrypt(candidate, "amo_coverages.insured_nir"),
-                    *cov[6:],
-                )
+            if cov[_AMO_PATIENT] == pid and cov[_AMO_BENEFICIARY] == "insured":
+                fixed = list(cov)
+                fixed[_AMO_NIR] = self.ring.encrypt(candidate, "amo_coverages.insured_nir")
+                amo[i] = tuple(fixed)
         self.fixed += 1
         return candidate
 

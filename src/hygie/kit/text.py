@@ -17,11 +17,33 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSED = str.maketrans(
+    {
+        "Œ": "OE",
+        "œ": "oe",
+        "Æ": "AE",
+        "æ": "ae",
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Ð": "D",
+        "ð": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "ß": "ss",
+        "ı": "i",
+    }
+)
+
+
 def search_key(text: str) -> str:
     """Upper-case ASCII letters, every run of other characters folded to one space:
     ``"Le Bœuf-d'Arc"`` → ``"LE BOEUF D ARC"``."""
-    ascii_text = strip_accents(text).replace("Œ", "OE").replace("œ", "oe").replace("Æ", "AE")
-    ascii_text = ascii_text.replace("æ", "ae").upper()
+    ascii_text = strip_accents(text.translate(_UNDECOMPOSED)).upper()
     return " ".join(re.findall(r"[A-Z]+", ascii_text))
 
 

@@ -92,6 +92,7 @@ class Prescription(Base):
         default=PrescriptionStatus.ACTIVE,
     )
     prescribed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    allergy_override_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class CareTeamMember(Base):

@@ -39,7 +39,8 @@ class Patient(Base):
     nir_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     birth_name: Mapped[str] = mapped_column(String(100))
     birth_first_names: Mapped[str] = mapped_column(String(200))  # ordered, space separated
-    first_name: Mapped[str] = mapped_column(String(100))  # the first of them, or the used one
+    first_name: Mapped[str] = mapped_column(String(100))  # the first birth first name
+    used_first_name: Mapped[str | None] = mapped_column(String(100))
     used_name: Mapped[str | None] = mapped_column(String(100))
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
     birth_date: Mapped[date] = mapped_column(Date)

@@ -49,7 +49,9 @@ def create_establishment(
 def add_department(
     session: Session, *, establishment_id: int, code: str, name: str, beds: int = 0
 ) -> Department:
-    common.get(session, Establishment, establishment_id, what="establishment")
+    common.get(
+        session, Establishment, establishment_id, what="establishment", field="establishment_id"
+    )
     code = clean_text(code, field="code", max_length=20).upper()
     if not 0 <= beds <= 2000:
         raise ValidationError("must be between 0 and 2000", field="beds")

@@ -5,7 +5,8 @@ Every function validates all of its input before it writes anything, and raises 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
 from hygie.kit.crypto import current_keyring
+from hygie.kit.identifiers import parse_nir
 from hygie.kit.text import (
     clean_email,
     clean_name,
@@ -21,6 +23,7 @@ from hygie.kit.text import (
     clean_text,
     search_key,
 )
+from hygie.kit.time import local_date
 from hygie.models import (
     AmcCoverage,
     AmoCoverage,
@@ -71,10 +74,11 @@ class Contact:
         )
 
 
-def _opt(value: str | None, check: object) -> str | None:
+def _opt(value: str | None, check: Callable[[str], str]) -> str | None:
+    """``check(value)``, or None for a missing or blank value."""
     if value is None or not value.strip():
         return None
-    return check(value)  # type: ignore[operator,no-any-return]
+    return check(value)
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,7 @@ def create_patient(
     rules.check_status_allows(status, has_nir=parsed_nir is not None)
     place = rules.check_birth_place(birth_place_code) if birth_place_code else None
     used = clean_name(used_name, field="used_name") if used_name else None
-    first = (
-        clean_name(used_first_name, field="used_first_name") if used_first_name else first_names[0]
-    )
+    used_first = clean_name(used_first_name, field="used_first_name") if used_first_name else None
     details = (contact or Contact()).cleaned()
     if attending_physician_id is not None:
         _check_physician(session, attending_physician_id, field_name="attending_physician_id")
@@ -149,14 +151,15 @@ def create_patient(
             nir_hash=nir_hash,
             birth_name=name,
             birth_first_names=" ".join(first_names),
-            first_name=first,
+            first_name=first_names[0],
+            used_first_name=used_first,
             used_name=used,
             sex=sex_value,
             birth_date=birth_date,
             birth_place_code=place,
             identity_status=status,
             birth_name_key=search_key(name),
-            first_name_key=search_key(first),
+            first_name_key=search_key(first_names[0]),
             used_name_key=search_key(used) if used else None,
             address_line=details.address_line,
             postal_code=details.postal_code,
@@ -243,11 +246,9 @@ def record_amo_coverage(
 ) -> AmoCoverage:
     """Statutory coverage as read from the carte Vitale (the insured person's NIR)."""
     _active_patient(session, patient_id)
-    from hygie.kit.identifiers import parse_nir
-
-    if not (len(regime_code) == 2 and regime_code.isdigit()):
+    if not re.fullmatch(r"[0-9]{2}", regime_code):
         raise ValidationError("is a 2-digit regime code (01 = régime général)", field="regime_code")
-    if not (len(fund_code) == 3 and fund_code.isdigit()):
+    if not re.fullmatch(r"[0-9]{3}", fund_code):
         raise ValidationError("is a 3-digit fund (caisse) code", field="fund_code")
     try:
         who = Beneficiary(beneficiary)
@@ -283,10 +284,10 @@ def record_amc_coverage(
     """Complementary coverage (mutuelle)."""
     _active_patient(session, patient_id)
     organism = organism_number.strip()
-    if not (organism.isdigit() and 8 <= len(organism) <= 10):
+    if not re.fullmatch(r"[0-9]{8,10}", organism):
         raise ValidationError("is an 8 to 10-digit organism number", field="organism_number")
     member = member_number.strip()
-    if not (member.isalnum() and 1 <= len(member) <= 30):
+    if not re.fullmatch(r"[0-9A-Za-z]{1,30}", member):
         raise ValidationError("is 1 to 30 letters or digits", field="member_number")
     _check_period(valid_from, valid_until)
     return common.add(
@@ -332,6 +333,7 @@ def declare_death(
             patient_id=patient_id, died_at=died_at, place=where, declared_by_id=declared_by_id
         ),
     )
+    # Imported here: scheduling builds on this module (active_patient).
     from hygie.scheduling.service import cancel_for_death
 
     cancelled = cancel_for_death(
@@ -384,13 +386,14 @@ def merge_identities(
     if death is not None:
         death.patient_id = survivor.id
         moved["death_declarations"] = [death.id]
-    if merged.nir_hash and not survivor.nir_hash:
-        # The survivor takes the merged identity's INS; uniqueness forbids two holders.
-        survivor.nir, survivor.nir_hash = merged.nir, merged.nir_hash
+    if merged.nir_hash:
+        # The survivor takes the merged identity's INS if it has none. The hash is unique:
+        # it leaves the merged identity (flushed) before the survivor takes it.
+        handed_over = (merged.nir, merged.nir_hash) if not survivor.nir_hash else None
         merged.nir_hash = None
         session.flush()
-    elif merged.nir_hash:
-        merged.nir_hash = None
+        if handed_over is not None:
+            survivor.nir, survivor.nir_hash = handed_over
     if survivor.attending_physician_id is None:
         survivor.attending_physician_id = merged.attending_physician_id
     merged.state = PatientState.MERGED
@@ -453,6 +456,20 @@ def active_patient(session: Session, patient_id: int, *, alive: bool = False) ->
     if alive and store.death_of(session, patient_id) is not None:
         raise ConflictError(f"patient #{patient_id} is deceased", field="patient_id")
     return patient
+
+
+def check_during_life(
+    session: Session, patient: Patient, moment: date | datetime, *, field: str
+) -> None:
+    """Refuse a care event dated before the patient's birth or after their death."""
+    day = local_date(moment) if isinstance(moment, datetime) else moment
+    if day < patient.birth_date:
+        raise ValidationError("is before the patient's birth date", field=field)
+    death = store.death_of(session, patient.id)
+    if death is not None and (
+        moment > death.died_at if isinstance(moment, datetime) else day > local_date(death.died_at)
+    ):
+        raise ValidationError("is after the patient's death", field=field)
 
 
 def _check_physician(session: Session, professional_id: int, *, field_name: str) -> Professional:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
 from hygie.kit.text import clean_text
+from hygie.kit.time import local_date
 from hygie.models import (
     Appointment,
     AppointmentEvent,
@@ -103,7 +104,9 @@ def move_appointment(
     now: datetime | None = None,
 ) -> Appointment:
     now = now or datetime.now(UTC)
-    appointment = common.get_for_update(session, Appointment, appointment_id, what="appointment")
+    appointment = common.get_for_update(
+        session, Appointment, appointment_id, what="appointment", field="appointment_id"
+    )
     if appointment.status != AppointmentStatus.BOOKED:
         raise ConflictError(
             f"only a booked appointment can be moved (this one is {appointment.status.value})"
@@ -164,7 +167,9 @@ def set_appointment_status(
         allowed = ", ".join(s.value for s in AppointmentStatus)
         raise ValidationError(f"unknown status (one of {allowed})", field="status") from exc
     why = clean_text(note, field="note", max_length=500) if note else None
-    appointment = common.get_for_update(session, Appointment, appointment_id, what="appointment")
+    appointment = common.get_for_update(
+        session, Appointment, appointment_id, what="appointment", field="appointment_id"
+    )
     if new not in _TRANSITIONS.get(appointment.status, set()):
         raise ConflictError(
             f"an appointment that is {appointment.status.value} cannot become {new.value}",
@@ -225,7 +230,7 @@ def _check_practitioner(
         professional_id=practitioner_id,
         establishment_id=establishment_id,
         roles=CLINICAL_ROLES,
-        on=on.date(),
+        on=local_date(on),
     ):
         raise ValidationError(
             "has no clinical habilitation in this establishment on that day",

@@ -79,7 +79,9 @@ def create_user(
     if store.user_by_username(session, username) is not None:
         raise ConflictError(f"username {username} is taken", field="username")
     if professional_id is not None:
-        common.get(session, Professional, professional_id, what="professional")
+        common.get(
+            session, Professional, professional_id, what="professional", field="professional_id"
+        )
         if store.user_of_professional(session, professional_id) is not None:
             raise ConflictError("this professional already has an account", field="professional_id")
     return common.add(
@@ -108,7 +110,9 @@ def grant_habilitation(
         allowed = ", ".join(r.value for r in Role)
         raise ValidationError(f"unknown role (one of {allowed})", field="role") from exc
     common.get(session, User, user_id, what="account", field="user_id")
-    common.get(session, Establishment, establishment_id, what="establishment")
+    common.get(
+        session, Establishment, establishment_id, what="establishment", field="establishment_id"
+    )
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError("ends before it starts", field="valid_until")
     for existing in store.habilitations_of(session, user_id):

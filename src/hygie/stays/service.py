@@ -18,7 +18,7 @@ from hygie.models import (
     Profession,
     Professional,
 )
-from hygie.patients.service import active_patient
+from hygie.patients.service import active_patient, check_during_life
 from hygie.storage import care as store
 from hygie.storage import common
 
@@ -39,17 +39,23 @@ def admit(
 ) -> Encounter:
     """Open a hospital stay in a unit (and bed)."""
     now = now or datetime.now(UTC)
-    active_patient(session, patient_id, alive=True)
+    patient = active_patient(session, patient_id, alive=True)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
     _unit_of(session, department_id, establishment_id)
     _check_responsible(session, responsible_id)
     _check_time(at, now, field="at")
+    check_during_life(session, patient, at, field="at")
     why = clean_text(reason, field="reason", max_length=200)
     bed_label = _check_bed(session, department_id, bed)
     if store.open_stay(session, patient_id) is not None:
         raise ConflictError("the patient already has a stay in progress", field="patient_id")
+    overlapping = store.stay_at(session, patient_id, at)
+    if overlapping is not None:
+        raise ConflictError(
+            f"overlaps the patient's stay #{overlapping.id}", field="at"
+        )
     encounter = common.add(
         session,
         Encounter(
@@ -88,9 +94,10 @@ def transfer(
         raise ConflictError("the stay has no current unit")
     if at < current.start_at:
         raise ValidationError("is before the patient entered the current unit", field="at")
-    if current.department_id == department_id and (bed or None) == current.bed:
+    wanted_bed = clean_text(bed, field="bed", max_length=20) if bed else None
+    if current.department_id == department_id and wanted_bed == current.bed:
         raise ConflictError("the patient is already in that unit and bed", field="department_id")
-    bed_label = _check_bed(session, department_id, bed)
+    bed_label = _check_bed(session, department_id, wanted_bed)
     current.end_at = at
     encounter.department_id = department_id
     return common.add(
@@ -142,13 +149,14 @@ def record_visit(
 ) -> Encounter:
     """An outpatient consultation, recorded once it has taken place."""
     now = now or datetime.now(UTC)
-    active_patient(session, patient_id)
+    patient = active_patient(session, patient_id)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
     _unit_of(session, department_id, establishment_id)
     _check_responsible(session, responsible_id)
     _check_time(at, now, field="at")
+    check_during_life(session, patient, at, field="at")
     if not 5 <= duration_min <= 480:
         raise ValidationError("must be between 5 and 480 minutes", field="duration_min")
     return common.add(

@@ -98,6 +98,18 @@ def open_stay(session: Session, patient_id: int) -> Encounter | None:
     ).first()
 
 
+def stay_at(session: Session, patient_id: int, at: datetime) -> Encounter | None:
+    """The patient's hospital stay running at ``at``, if any."""
+    return session.scalars(
+        select(Encounter).where(
+            Encounter.patient_id == patient_id,
+            Encounter.kind == EncounterKind.INPATIENT,
+            Encounter.start_at <= at,
+            or_(Encounter.end_at.is_(None), Encounter.end_at > at),
+        )
+    ).first()
+
+
 def current_movement(session: Session, encounter_id: int) -> Movement | None:
     return session.scalars(
         select(Movement).where(Movement.encounter_id == encounter_id, Movement.end_at.is_(None))
@@ -173,12 +185,14 @@ def appointment_practitioners(
 
 
 def stay_responsibles(
-    session: Session, patient_id: int, *, ended_after: datetime
+    session: Session, patient_id: int, *, started_before: datetime, ended_after: datetime
 ) -> Sequence[tuple[int, int, datetime]]:
-    """(responsible, establishment, admission) of stays open or ended after a time."""
+    """(responsible, establishment, admission) of stays begun before a time and still open
+    or ended after another."""
     rows = session.execute(
         select(Encounter.responsible_id, Encounter.establishment_id, Encounter.start_at).where(
             Encounter.patient_id == patient_id,
+            Encounter.start_at <= started_before,
             or_(Encounter.end_at.is_(None), Encounter.end_at >= ended_after),
         )
     ).all()

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("birth_name", sa.String(length=100), nullable=False),
         sa.Column("birth_first_names", sa.String(length=200), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=False),
+        sa.Column("used_first_name", sa.String(length=100), nullable=True),
         sa.Column("used_name", sa.String(length=100), nullable=True),
         sa.Column(
             "sex",
@@ -914,6 +915,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("prescribed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("allergy_override_reason", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["encounter_id"],
             ["encounters.id"],
