@@ -165,3 +165,27 @@ def test_demo_serves_health_and_readiness(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_generate_command_twice_gives_identical_data(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The acceptance line, as typed: the same command twice, two databases, the same data."""
+    from hygie.db import Database
+    from hygie.kit.crypto import Keyring
+    from tests.generate.test_generate import _dump
+
+    dumps = []
+    for name in ("first", "second"):
+        home = tmp_path_factory.mktemp(name)
+        assert run(home, "keys", "init").returncode == 0
+        assert run(home, "db", "upgrade").returncode == 0
+        args = ["generate", "--establishments", "5", "--patients", "2000", "--seed", "1",
+                "--reference-date", "2026-11-02"]  # fmt: skip
+        result = run(home, *args)
+        assert result.returncode == 0, result.stderr
+        db = Database.open(f"sqlite:///{home / 'hygie.db'}")
+        dumps.append(_dump(db, Keyring.load(home / "hygie.keys")))
+        db.dispose()
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]["patients"]) == 2000
