@@ -35,6 +35,15 @@ keys_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 
+
+def _register_subcommands() -> None:
+    # Sub-applications live in their own modules; imported here, after `app` exists.
+    from hygie.cli import audit, users
+
+    app.add_typer(audit.audit_app, name="audit")
+    app.add_typer(users.user_app, name="user")
+    app.add_typer(users.token_app, name="token")
+
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -330,6 +339,9 @@ def demo(
     db.dispose()
     if not no_serve:
         _serve(host, port, 1)
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -53,9 +53,7 @@ def admit(
         raise ConflictError("the patient already has a stay in progress", field="patient_id")
     overlapping = store.stay_at(session, patient_id, at)
     if overlapping is not None:
-        raise ConflictError(
-            f"overlaps the patient's stay #{overlapping.id}", field="at"
-        )
+        raise ConflictError(f"overlaps the patient's stay #{overlapping.id}", field="at")
     encounter = common.add(
         session,
         Encounter(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, column, func, select, table, update
+from sqlalchemy import Connection, TableClause, column, func, select, table, update
 
 from hygie.models import Base
 from hygie.models.types import EncryptedText
@@ -17,6 +17,7 @@ class EncryptedColumn:
     table: str
     column: str
     context: str
+    key: str  # the table's (single-column) primary key
 
 
 def encrypted_columns() -> list[EncryptedColumn]:
@@ -24,12 +25,14 @@ def encrypted_columns() -> list[EncryptedColumn]:
     for t in Base.metadata.sorted_tables:
         for c in t.columns:
             if isinstance(c.type, EncryptedText):
-                found.append(EncryptedColumn(t.name, c.name, c.type.context))
+                (pk,) = t.primary_key.columns
+                found.append(EncryptedColumn(t.name, c.name, c.type.context, pk.name))
     return found
 
 
-def _raw(col: EncryptedColumn):  # type: ignore[no-untyped-def]
-    return table(col.table, column("id"), column(col.column))
+def _raw(col: EncryptedColumn) -> TableClause:
+    """The table with untyped columns: values come and go as stored, never decrypted."""
+    return table(col.table, column(col.key), column(col.column))
 
 
 def count_not_under(conn: Connection, col: EncryptedColumn, key_id: str) -> int:
@@ -58,9 +61,9 @@ def batch_not_under(
     t = _raw(col)
     value = t.c[col.column]
     rows = conn.execute(
-        select(t.c.id, value)
-        .where(t.c.id > after_id, value.is_not(None), ~value.startswith(f"{key_id}:"))
-        .order_by(t.c.id)
+        select(t.c[col.key], value)
+        .where(t.c[col.key] > after_id, value.is_not(None), ~value.startswith(f"{key_id}:"))
+        .order_by(t.c[col.key])
         .limit(limit)
     ).all()
     return [(int(i), str(v)) for i, v in rows]
@@ -69,4 +72,4 @@ def batch_not_under(
 def write_values(conn: Connection, col: EncryptedColumn, values: Sequence[tuple[int, str]]) -> None:
     t = _raw(col)
     for ident, stored in values:
-        conn.execute(update(t).where(t.c.id == ident).values({col.column: stored}))
+        conn.execute(update(t).where(t.c[col.key] == ident).values({col.column: stored}))

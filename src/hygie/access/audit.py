@@ -1,0 +1,111 @@
+"""The audit trail: append-only, hash-chained.
+
+Each event's ``hash`` is SHA-256 over its canonical content, which includes the previous
+event's hash (``prev_hash``) and its position (``seq``). Appending first bumps the single
+``audit_head`` row — a write lock on SQLite, a row lock on PostgreSQL — so concurrent
+writers take turns and the trail stays one chain. The event is written in the caller's
+transaction: if it cannot be written, the access it records is rolled back with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hygie.models import AuditEvent, AuditHead, AuditPatient
+
+GENESIS = "0" * 64
+CHAINED_FIELDS = (
+    "seq", "at", "user_id", "username", "role", "establishment_id", "session_id", "token_id",
+    "ip", "user_agent", "how", "action", "level", "patient_ids", "categories", "purpose",
+    "outcome", "reason", "record_count", "details", "prev_hash",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one access leaves behind (THREAT-MODEL.md: who, when, from where, what, how,
+    why, outcome)."""
+
+    action: str
+    outcome: str
+    how: str
+    user_id: int | None = None
+    username: str | None = None
+    role: str | None = None
+    establishment_id: int | None = None
+    session_id: int | None = None
+    token_id: int | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    level: str | None = None
+    patient_ids: Sequence[int] = ()
+    categories: Sequence[str] = ()
+    purpose: str | None = None
+    reason: str | None = None
+    record_count: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def canonical(values: dict[str, Any]) -> bytes:
+    """The bytes an event's hash covers: its chained fields as sorted, compact JSON."""
+    doc = {name: values[name] for name in CHAINED_FIELDS}
+    at = doc["at"]
+    if isinstance(at, datetime):
+        doc["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(values: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(values)).hexdigest()
+
+
+def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
+    """Append ``entry`` to the trail in the session's transaction."""
+    at = now or datetime.now(UTC)
+    seq = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq)
+    ).scalar_one()
+    prev_hash = session.scalars(select(AuditHead.hash).where(AuditHead.id == 1)).one()
+    patient_ids = sorted({int(p) for p in entry.patient_ids})
+    values: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "user_id": entry.user_id,
+        "username": entry.username,
+        "role": entry.role,
+        "establishment_id": entry.establishment_id,
+        "session_id": entry.session_id,
+        "token_id": entry.token_id,
+        "ip": entry.ip,
+        "user_agent": entry.user_agent,
+        "how": entry.how,
+        "action": entry.action,
+        "level": entry.level,
+        "patient_ids": patient_ids,
+        "categories": sorted(set(entry.categories)),
+        "purpose": entry.purpose,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "record_count": entry.record_count,
+        "details": entry.details,
+        "prev_hash": prev_hash,
+    }
+    digest = event_hash(values)
+    event = AuditEvent(**values, hash=digest)
+    session.add(event)
+    session.flush()
+    if patient_ids:
+        session.add_all(AuditPatient(event_id=event.id, patient_id=p) for p in patient_ids)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    return event
