@@ -15,6 +15,7 @@ from hygie import reference
 from hygie.billing import service as billing
 from hygie.db import Database
 from hygie.errors import ConflictError, HygieError, NotFoundError, ValidationError
+from hygie.kit.time import local_date
 from hygie.models import ActSystem, BillableAct, Invoice, InvoiceStatus
 from hygie.patients import service as patients
 from hygie.scheduling import service as scheduling
@@ -23,7 +24,7 @@ from tests.factories import World, build_world, finess, nir
 from tests.refusals import assert_refused
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-TODAY = NOW.date()
+TODAY = local_date(NOW)  # "today" is the Paris day
 BORN = date(1980, 5, 3)  # matches nir()
 COVERED_FROM = TODAY - timedelta(days=30)
 
@@ -162,6 +163,9 @@ def test_invoice_numbers_follow_each_other_per_establishment_and_year(
     next_year = NOW.replace(year=NOW.year + 1)
     with db.transaction() as s:
         first, second, third = (act(s, scene) for _ in range(3))
+        patients.register_in_establishment(
+            s, patient_id=scene.patients["full"], establishment_id=w.est_b
+        )
         elsewhere = act(s, scene, establishment_id=w.est_b)
         numbers = [
             billing.issue_invoice(
@@ -199,6 +203,12 @@ def test_acts_can_name_their_encounter_or_appointment(db: Database, scene: Scene
             s, patient_id=patient, practitioner_id=w.physician, establishment_id=w.est_a,
             start_at=NOW + timedelta(days=1), duration_min=15, reason="Suivi",
         )  # fmt: skip
+        with pytest.raises(ValidationError, match="only a consultation that took place"):
+            act(s, scene, appointment_id=booked.id, code="K")
+        for status in ("arrived", "done"):
+            scheduling.set_appointment_status(
+                s, appointment_id=booked.id, status=status, now=NOW + timedelta(days=1, minutes=5)
+            )
         recorded = act(s, scene, encounter_id=visit.id, appointment_id=booked.id, code="K")
     assert (recorded.encounter_id, recorded.appointment_id, recorded.amount_cents) == (
         visit.id, booked.id, 192,
@@ -259,7 +269,7 @@ BAD_INPUTS = [
     pytest.param(inv(before=invoiced_act, act_ids=lambda c, a: [a.id]), ValidationError, "act_ids", "already invoiced", id="invoice-an-invoiced-act"),
     pytest.param(inv(before=lambda s, c: act(s, c), act_ids=lambda c, a: [a.id, 999]), ValidationError, "act_ids", "do not exist", id="invoice-unknown-act"),
     pytest.param(inv("none", before=lambda s, c: act(s, c), act_ids=lambda c, a: [a.id]), ValidationError, "act_ids", "belong elsewhere", id="invoice-other-patients-act"),
-    pytest.param(inv(before=lambda s, c: act(s, c, establishment_id=c.w.est_b)), ValidationError, "act_ids", "nothing to invoice", id="invoice-acts-of-another-establishment"),
+    pytest.param(inv(before=lambda s, c: (patients.register_in_establishment(s, patient_id=c.patients["full"], establishment_id=c.w.est_b), act(s, c, establishment_id=c.w.est_b))), ValidationError, "act_ids", "nothing to invoice", id="invoice-acts-of-another-establishment"),
     pytest.param(inv(patient_id=999), NotFoundError, "patient_id", "#999", id="invoice-unknown-patient"),
     pytest.param(inv(before=lambda s, c: act(s, c), establishment_id=999), NotFoundError, "establishment_id", "#999", id="invoice-unknown-establishment"),
 ]

@@ -96,7 +96,12 @@ def test_cancelled_appointments_do_not_count_but_no_shows_do(db: Database, scene
             s, patient_id=scene.patient, practitioner_id=w.nurse, establishment_id=w.est_a,
             start_at=SLOT + timedelta(days=1), duration_min=20, reason="Soins",
         )  # fmt: skip
-        scheduling.set_appointment_status(s, appointment_id=no_show.id, status="no_show")
+        scheduling.set_appointment_status(
+            s,
+            appointment_id=no_show.id,
+            status="no_show",
+            now=no_show.start_at + timedelta(hours=1),
+        )
     assert team_at(db, scene.patient, NOW) == {
         (w.gp, None, "attending", "attending_physician"),
         (w.nurse, w.est_a, "appointment", "consultant"),

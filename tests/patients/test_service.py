@@ -17,6 +17,7 @@ from hygie.clinical import service as clinical
 from hygie.db import Database
 from hygie.errors import ConflictError, HygieError, NotFoundError, ValidationError
 from hygie.kit.crypto import Keyring
+from hygie.kit.time import local_date
 from hygie.models import (
     AmoCoverage,
     IdentityEvent,
@@ -47,7 +48,7 @@ def spaced(value: str) -> str:
 def create(s: Session, w: World, **overrides: Any) -> patients.PatientCreated:
     fields: dict[str, Any] = dict(
         establishment_id=w.est_a, birth_name="Dupont", birth_first_names=["Jean", "Marie"],
-        sex="male", birth_date=BORN,
+        sex="male", birth_date=BORN, birth_place_code="75056",
     )  # fmt: skip
     return patients.create_patient(s, **{**fields, **overrides})
 
@@ -349,7 +350,7 @@ BAD_INPUTS = [
     pytest.param(new(birth_first_names=["Jean", "M@rie"]), ValidationError, "birth_first_names", "only letters", id="create-first-name-symbol"),
     pytest.param(new(birth_first_names=["A" * 100, "B" * 100, "C"]), ValidationError, "birth_first_names", "200 characters", id="create-first-names-too-long"),
     pytest.param(new(sex="M"), ValidationError, "sex", "female, male or unknown", id="create-bad-sex"),
-    pytest.param(new(birth_date=NOW.date() + timedelta(days=1)), ValidationError, "birth_date", "in the future", id="create-born-tomorrow"),
+    pytest.param(new(birth_date=local_date(NOW) + timedelta(days=1)), ValidationError, "birth_date", "in the future", id="create-born-tomorrow"),
     pytest.param(new(birth_date=date(1889, 12, 31)), ValidationError, "birth_date", "before 1890", id="create-born-too-early"),
     pytest.param(new(identity_status="checked"), ValidationError, "identity_status", "unknown identity status", id="create-unknown-status"),
     pytest.param(new(identity_status="retrieved"), ValidationError, "identity_status", "needs its INS", id="create-retrieved-without-nir"),

@@ -17,6 +17,7 @@ def test_create_patient_roundtrip(db: Database) -> None:
             birth_date=date(1980, 5, 3),
             nir=nir(),
             identity_status="qualified",
+            birth_place_code="75056",
         )
     with db.transaction() as s:
         from hygie.models import Patient

@@ -151,6 +151,13 @@ def test_a_cancelled_slot_can_be_booked_again(db: Database, scene: Scene) -> Non
     assert a.status == AppointmentStatus.BOOKED
 
 
+def during(s: Session, appointment_id: int) -> datetime:
+    """A moment during the appointment, when arrival and completion can be recorded."""
+    appointment = s.get(Appointment, appointment_id)
+    assert appointment is not None
+    return appointment.start_at + timedelta(minutes=5)
+
+
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
@@ -172,10 +179,14 @@ def test_status_transitions(db: Database, scene: Scene, path: list[str], allowed
     previous = steps[-1] if steps else "booked"
     with db.transaction() as s:
         for step in steps:
-            scheduling.set_appointment_status(s, appointment_id=scene.booked, status=step)
+            scheduling.set_appointment_status(
+                s, appointment_id=scene.booked, status=step, now=during(s, scene.booked)
+            )
 
     def final(s: Session) -> object:
-        return scheduling.set_appointment_status(s, appointment_id=scene.booked, status=last)
+        return scheduling.set_appointment_status(
+            s, appointment_id=scene.booked, status=last, now=during(s, scene.booked)
+        )
 
     if not allowed:
         assert_refused(db, final, ConflictError, "status", f"{previous} cannot become {last}")
@@ -195,7 +206,9 @@ def test_death_cancels_only_the_appointments_after_it(db: Database, scene: Scene
             now=NOW - timedelta(days=1),
         )  # fmt: skip
         arrived = book(s, w, patient_id=scene.patient, start_at=SLOT + timedelta(days=1))
-        scheduling.set_appointment_status(s, appointment_id=arrived.id, status="arrived")
+        scheduling.set_appointment_status(
+            s, appointment_id=arrived.id, status="arrived", now=during(s, arrived.id)
+        )
         patients.declare_death(
             s, patient_id=scene.patient, died_at=NOW - timedelta(hours=1), place="Domicile",
             declared_by_id=w.physician, recorded_by_id=w.physician_user,
@@ -304,3 +317,22 @@ def test_bad_input_is_refused_and_changes_nothing(
     match: str,
 ) -> None:
     assert_refused(db, lambda s: action(s, scene), error, field, match)
+
+
+def test_arrival_only_on_the_day_and_completion_once_begun(db: Database, scene: Scene) -> None:
+    with db.transaction() as s:
+        start = during(s, scene.booked) - timedelta(minutes=5)
+    too_early = start - timedelta(days=2)
+
+    def arrive_early(s: Session) -> object:
+        return scheduling.set_appointment_status(
+            s, appointment_id=scene.booked, status="arrived", now=too_early
+        )
+
+    def no_show_early(s: Session) -> object:
+        return scheduling.set_appointment_status(
+            s, appointment_id=scene.booked, status="no_show", now=start - timedelta(minutes=30)
+        )
+
+    assert_refused(db, arrive_early, ConflictError, "status", "on the day of the appointment")
+    assert_refused(db, no_show_early, ConflictError, "status", "has not begun")

@@ -55,8 +55,11 @@ def test_professionals_with_and_without_rpps(db: Database) -> None:
 
 def test_account_and_habilitations(db: Database, world: World) -> None:
     with db.transaction() as s:
+        nurse = staff.create_professional(
+            s, profession="nurse", family_name="Trois", given_name="Ide", rpps=rpps(61)
+        )
         user = staff.create_user(
-            s, username="  IDE.Three ", display_name=" Infirmière ", professional_id=world.gp
+            s, username="  IDE.Three ", display_name=" Infirmière ", professional_id=nurse.id
         )
         first = staff.grant_habilitation(
             s,
@@ -99,7 +102,7 @@ def test_account_and_habilitations(db: Database, world: World) -> None:
         assert hab is not None
         assert hab.valid_on(date(2024, 6, 30)) and not hab.valid_on(date(2024, 7, 1))
         nurse_in_a = dict(
-            professional_id=world.gp, establishment_id=world.est_a, roles={Role.NURSE}
+            professional_id=nurse.id, establishment_id=world.est_a, roles={Role.NURSE}
         )
         assert staff_store.has_valid_habilitation(s, **nurse_in_a, on=date(2025, 1, 1))
         assert not staff_store.has_valid_habilitation(s, **nurse_in_a, on=date(2023, 12, 31))

@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from hygie import reference
 from hygie.errors import ValidationError
+from hygie.kit.checks import check_day
+from hygie.kit.time import local_date
 from hygie.models import (
     ActSystem,
     AmcCoverage,
     AmoCoverage,
     Appointment,
+    AppointmentStatus,
     BillableAct,
     Encounter,
     Establishment,
@@ -24,7 +27,7 @@ from hygie.models import (
     Profession,
     Professional,
 )
-from hygie.patients.service import active_patient, check_during_life
+from hygie.patients.service import active_patient, check_during_life, check_registered
 from hygie.storage import care as store
 from hygie.storage import common
 from hygie.storage import patients as patient_store
@@ -50,7 +53,8 @@ def record_act(
     appointment_id: int | None = None,
     today: date | None = None,
 ) -> BillableAct:
-    today = today or datetime.now(UTC).date()
+    today = today or local_date(datetime.now(UTC))
+    check_day(performed_on, field="performed_on")
     patient = active_patient(session, patient_id)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
@@ -68,18 +72,28 @@ def record_act(
     if not patient.birth_date <= performed_on <= today:
         raise ValidationError("must lie between the birth date and today", field="performed_on")
     check_during_life(session, patient, performed_on, field="performed_on")
+    check_registered(session, patient_id=patient_id, establishment_id=establishment_id)
     if encounter_id is not None:
         encounter = common.get(
             session, Encounter, encounter_id, what="encounter", field="encounter_id"
         )
         if encounter.patient_id != patient_id:
             raise ValidationError("belongs to another patient", field="encounter_id")
+        if encounter.establishment_id != establishment_id:
+            raise ValidationError("belongs to another establishment", field="encounter_id")
     if appointment_id is not None:
         appointment = common.get(
             session, Appointment, appointment_id, what="appointment", field="appointment_id"
         )
         if appointment.patient_id != patient_id:
             raise ValidationError("belongs to another patient", field="appointment_id")
+        if appointment.establishment_id != establishment_id:
+            raise ValidationError("belongs to another establishment", field="appointment_id")
+        if appointment.status not in (AppointmentStatus.ARRIVED, AppointmentStatus.DONE):
+            raise ValidationError(
+                f"is {appointment.status.value}: only a consultation that took place is billed",
+                field="appointment_id",
+            )
     return common.add(
         session,
         BillableAct(

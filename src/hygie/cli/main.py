@@ -44,6 +44,7 @@ def _register_subcommands() -> None:
     app.add_typer(users.user_app, name="user")
     app.add_typer(users.token_app, name="token")
 
+
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from hygie import reference
 from hygie.clinical.allergy_check import allergy_concerns_drug
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit.checks import check_day, check_int
 from hygie.kit.text import clean_text
+from hygie.kit.time import local_date
 from hygie.models import (
     Allergy,
     AllergySeverity,
@@ -27,7 +29,7 @@ from hygie.models import (
     Professional,
     Route,
 )
-from hygie.patients.service import active_patient
+from hygie.patients.service import active_patient, check_registered
 from hygie.storage import care as store
 from hygie.storage import common
 
@@ -48,7 +50,7 @@ def record_allergy(
     drug_code: str | None = None,
 ) -> Allergy:
     active_patient(session, patient_id)
-    _establishment(session, establishment_id)
+    _file(session, patient_id, establishment_id)
     _clinician(session, recorded_by_id, CLINICIANS, field="recorded_by_id")
     what = clean_text(substance, field="substance", max_length=200)
     if drug_code is not None and drug_code not in reference.drugs():
@@ -81,9 +83,11 @@ def add_condition(
     onset_date: date | None = None,
     today: date | None = None,
 ) -> Condition:
-    today = today or datetime.now(UTC).date()
+    today = today or local_date(datetime.now(UTC))
+    if onset_date is not None:
+        check_day(onset_date, field="onset_date")
     patient = active_patient(session, patient_id)
-    _establishment(session, establishment_id)
+    _file(session, patient_id, establishment_id)
     _clinician(
         session, recorded_by_id, {Profession.PHYSICIAN, Profession.MIDWIFE}, field="recorded_by_id"
     )
@@ -116,7 +120,7 @@ def write_note(
     encounter_id: int | None = None,
 ) -> ClinicalNote:
     active_patient(session, patient_id)
-    _establishment(session, establishment_id)
+    _file(session, patient_id, establishment_id)
     _clinician(session, author_id, CLINICIANS, field="author_id")
     try:
         note_kind = NoteKind(kind)
@@ -176,7 +180,7 @@ def prescribe(
     """Prescribe a drug of the shipped list. A drug the patient is allergic to is refused
     unless the prescriber gives a reason to override the warning."""
     active_patient(session, patient_id, alive=True)
-    _establishment(session, establishment_id)
+    _file(session, patient_id, establishment_id)
     _clinician(session, prescriber_id, PRESCRIBERS, field="prescriber_id")
     drug = reference.drugs().get(drug_code)
     if drug is None:
@@ -187,8 +191,7 @@ def prescribe(
         raise ValidationError(
             f"unknown route (one of {', '.join(r.value for r in Route)})", field="route"
         ) from exc
-    if not 1 <= duration_days <= 365:
-        raise ValidationError("must be between 1 and 365 days", field="duration_days")
+    check_int(duration_days, field="duration_days", low=1, high=365)
     amount = clean_text(dose, field="dose", max_length=100)
     often = clean_text(frequency, field="frequency", max_length=100)
     _check_encounter(session, encounter_id, patient_id)
@@ -236,13 +239,16 @@ def add_care_team_member(
 ) -> CareTeamMember:
     active_patient(session, patient_id)
     _establishment(session, establishment_id)
-    common.get(session, Professional, professional_id, what="professional", field="professional_id")
+    _clinician(session, professional_id, CLINICIANS, field="professional_id")
     try:
         team_role = CareTeamRole(role)
     except ValueError as exc:
         raise ValidationError(
             f"unknown role (one of {', '.join(r.value for r in CareTeamRole)})", field="role"
         ) from exc
+    check_day(start_date, field="start_date")
+    if end_date is not None:
+        check_day(end_date, field="end_date")
     if end_date is not None and end_date < start_date:
         raise ValidationError("ends before it starts", field="end_date")
     return common.add(
@@ -256,6 +262,12 @@ def add_care_team_member(
             end_date=end_date,
         ),
     )
+
+
+def _file(session: Session, patient_id: int, establishment_id: int) -> None:
+    """The establishment exists and the patient has a file there."""
+    _establishment(session, establishment_id)
+    check_registered(session, patient_id=patient_id, establishment_id=establishment_id)
 
 
 def _establishment(session: Session, establishment_id: int) -> Establishment:

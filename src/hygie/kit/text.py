@@ -49,7 +49,7 @@ def search_key(text: str) -> str:
 
 def clean_name(raw: str, *, field: str, max_length: int = 100) -> str:
     """A person's name: letters, with single spaces, hyphens or apostrophes between parts."""
-    value = " ".join(raw.split()).replace("’", "'")
+    value = " ".join(_text(raw, field).split()).replace("’", "'")
     if not value:
         raise ValidationError("is required", field=field)
     if len(value) > max_length:
@@ -62,19 +62,27 @@ def clean_name(raw: str, *, field: str, max_length: int = 100) -> str:
     return value
 
 
+def _text(raw: object, field: str) -> str:
+    """``raw`` as a string without control characters or lone surrogates (which no database
+    stores the same way), or a ValidationError."""
+    if not isinstance(raw, str):
+        raise ValidationError("must be text", field=field)
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\r\t" for c in raw):
+        raise ValidationError("contains control characters", field=field)
+    return raw
+
+
 def clean_text(raw: str, *, field: str, max_length: int, required: bool = True) -> str:
-    value = raw.strip()
+    value = _text(raw, field).strip()
     if required and not value:
         raise ValidationError("is required", field=field)
     if len(value) > max_length:
         raise ValidationError(f"is longer than {max_length} characters", field=field)
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
-        raise ValidationError("contains control characters", field=field)
     return value
 
 
 def clean_phone(raw: str, *, field: str) -> str:
-    value = re.sub(r"[\s.\-()]", "", raw)
+    value = re.sub(r"[\s.\-()]", "", _text(raw, field))
     if not _PHONE_RE.match(value):
         raise ValidationError(
             "is not a phone number (10 digits starting with 0, or +country code)", field=field
@@ -83,14 +91,14 @@ def clean_phone(raw: str, *, field: str) -> str:
 
 
 def clean_email(raw: str, *, field: str) -> str:
-    value = raw.strip()
+    value = _text(raw, field).strip().lower()
     if len(value) > 200 or not _EMAIL_RE.match(value):
         raise ValidationError("is not an e-mail address", field=field)
-    return value.lower()
+    return value
 
 
 def clean_postal_code(raw: str, *, field: str) -> str:
-    value = raw.strip()
+    value = _text(raw, field).strip()
     if not re.fullmatch(r"[0-9]{5}", value):
         raise ValidationError("is not a postal code (5 digits)", field=field)
     return value

@@ -53,6 +53,8 @@ def add_department(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
     code = clean_text(code, field="code", max_length=20).upper()
+    if len(code) > 20:  # upper() may lengthen some letters
+        raise ValidationError("is longer than 20 characters", field="code")
     if not 0 <= beds <= 2000:
         raise ValidationError("must be between 0 and 2000", field="beds")
     if store.department_by_code(session, establishment_id, code) is not None:

@@ -65,7 +65,9 @@ def check_birth_place(code: str) -> str:
 
 def check_nir_matches_traits(nir: Nir, *, sex: Sex, birth_date: date) -> None:
     """The NIR's sex, year and (known) month must agree with the birth traits."""
-    if sex != Sex.UNKNOWN and nir.sex != sex.value:
+    if sex == Sex.UNKNOWN:
+        raise ValidationError(f"says {nir.sex}: give the sex it records", field="sex")
+    if nir.sex != sex.value:
         raise ValidationError(f"says {nir.sex}, but the sex given is {sex.value}", field="nir")
     if nir.birth_year_2 != birth_date.year % 100:
         raise ValidationError(
@@ -80,11 +82,31 @@ def check_nir_matches_traits(nir: Nir, *, sex: Sex, birth_date: date) -> None:
         )
 
 
-def check_status_allows(status: IdentityStatus, *, has_nir: bool) -> None:
-    """Retrieved and qualified identities come from the national INS service: they have a NIR."""
-    if status in (IdentityStatus.RETRIEVED, IdentityStatus.QUALIFIED) and not has_nir:
+def check_status_allows(
+    status: IdentityStatus, *, has_nir: bool, has_birth_place: bool = True
+) -> None:
+    """Retrieved and qualified identities come from the national INS service: they carry the
+    INS (NIR) and all five birth traits, birth place included."""
+    if status in (IdentityStatus.RETRIEVED, IdentityStatus.QUALIFIED):
+        if not has_nir:
+            raise ValidationError(
+                f"a {status.value} identity needs its INS (NIR)", field="identity_status"
+            )
+        if not has_birth_place:
+            raise ValidationError(
+                f"a {status.value} identity needs its birth place (INSEE code)",
+                field="birth_place_code",
+            )
+
+
+def check_nir_matches_birth_place(nir: Nir, place: str) -> None:
+    """Born abroad (department 99 in the NIR) and a country code (99xxx) go together."""
+    if (nir.department == "99") != place.startswith("99"):
         raise ValidationError(
-            f"a {status.value} identity needs its INS (NIR)", field="identity_status"
+            "says born "
+            + ("abroad" if nir.department == "99" else "in France")
+            + f", but the birth place {place} says otherwise",
+            field="nir",
         )
 
 

@@ -9,10 +9,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit.checks import check_day, check_moment
 from hygie.kit.crypto import current_keyring
 from hygie.kit.identifiers import parse_nir
 from hygie.kit.text import (
@@ -47,9 +49,15 @@ from hygie.storage import patients as store
 NIR_CONTEXT = "patients.nir"
 
 
+def name_key(name: str) -> str:
+    """The search key of a name, cut to its column's length (normalising may lengthen it)."""
+    return search_key(name)[:100]
+
+
 def nir_lookup_hash(nir: str) -> str:
-    """The keyed hash under which a (valid, normalised) NIR is looked up."""
-    return current_keyring().blind_index(nir, NIR_CONTEXT)
+    """The keyed hash under which a NIR is looked up (checked and normalised first, so that
+    a NIR typed with spaces finds its patient)."""
+    return current_keyring().blind_index(parse_nir(nir).value, NIR_CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ def create_patient(
 
     The same NIR twice is refused; an identity with the same birth name, first name and
     birth date as an existing one is created but flagged as a probable duplicate."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_date(datetime.now(UTC))
+    check_day(birth_date, field="birth_date")
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
@@ -120,8 +129,12 @@ def create_patient(
     rules.check_birth_date(birth_date, today)
     status = rules.parse_status(identity_status)
     parsed_nir = rules.parse_nir_for(nir, sex=sex_value, birth_date=birth_date) if nir else None
-    rules.check_status_allows(status, has_nir=parsed_nir is not None)
     place = rules.check_birth_place(birth_place_code) if birth_place_code else None
+    rules.check_status_allows(
+        status, has_nir=parsed_nir is not None, has_birth_place=place is not None
+    )
+    if parsed_nir is not None and place is not None:
+        rules.check_nir_matches_birth_place(parsed_nir, place)
     used = clean_name(used_name, field="used_name") if used_name else None
     used_first = clean_name(used_first_name, field="used_first_name") if used_first_name else None
     details = (contact or Contact()).cleaned()
@@ -139,8 +152,8 @@ def create_patient(
         p.id
         for p in store.with_same_birth_traits(
             session,
-            birth_name_key=search_key(name),
-            first_name_key=search_key(first_names[0]),
+            birth_name_key=name_key(name),
+            first_name_key=name_key(first_names[0]),
             birth_date=birth_date,
         )
     ]
@@ -158,9 +171,9 @@ def create_patient(
             birth_date=birth_date,
             birth_place_code=place,
             identity_status=status,
-            birth_name_key=search_key(name),
-            first_name_key=search_key(first_names[0]),
-            used_name_key=search_key(used) if used else None,
+            birth_name_key=name_key(name),
+            first_name_key=name_key(first_names[0]),
+            used_name_key=name_key(used) if used else None,
             address_line=details.address_line,
             postal_code=details.postal_code,
             city=details.city,
@@ -204,6 +217,21 @@ def register_in_establishment(
     return ipp
 
 
+def ensure_registered(session: Session, *, patient_id: int, establishment_id: int) -> str:
+    """Open the patient's file in the establishment if it has none (as reception does when
+    booking or admitting); returns its IPP."""
+    existing = store.registration(session, patient_id, establishment_id)
+    return existing.ipp if existing else _register(session, patient_id, establishment_id)
+
+
+def check_registered(session: Session, *, patient_id: int, establishment_id: int) -> None:
+    """Clinical and billing entries belong to a file the patient has in the establishment."""
+    if store.registration(session, patient_id, establishment_id) is None:
+        raise ValidationError(
+            "the patient has no file in this establishment", field="establishment_id"
+        )
+
+
 def _register(session: Session, patient_id: int, establishment_id: int) -> str:
     ipp = f"{patient_id:010d}"
     common.add(
@@ -218,7 +246,9 @@ def set_identity_status(
 ) -> Patient:
     patient = _active_patient(session, patient_id)
     new = rules.parse_status(status)
-    rules.check_status_allows(new, has_nir=patient.nir_hash is not None)
+    rules.check_status_allows(
+        new, has_nir=patient.nir_hash is not None, has_birth_place=bool(patient.birth_place_code)
+    )
     if new != patient.identity_status:
         _event(
             session,
@@ -317,8 +347,7 @@ def declare_death(
     """Record a death; the patient's future appointments are cancelled."""
     now = now or datetime.now(UTC)
     patient = _active_patient(session, patient_id)
-    if died_at.tzinfo is None:
-        raise ValidationError("needs a time zone", field="died_at")
+    check_moment(died_at, field="died_at", now=now)
     if died_at > now:
         raise ValidationError("is in the future", field="died_at")
     if died_at.date() < patient.birth_date:
@@ -335,16 +364,24 @@ def declare_death(
     )
     # Imported here: scheduling builds on this module (active_patient).
     from hygie.scheduling.service import cancel_for_death
+    from hygie.stays.service import discharge_for_death
 
     cancelled = cancel_for_death(
         session, patient_id=patient_id, after=died_at, recorded_by_id=recorded_by_id
     )
+    discharged = discharge_for_death(session, patient_id=patient_id, died_at=died_at)
+    stopped = care_store.stop_active_prescriptions(session, patient_id)
     _event(
         session,
         patient_id,
         "death_declared",
         recorded_by_id,
-        {"died_at": died_at.isoformat(), "cancelled_appointments": cancelled},
+        {
+            "died_at": died_at.isoformat(),
+            "cancelled_appointments": cancelled,
+            "discharged_stay": discharged,
+            "stopped_prescriptions": stopped,
+        },
     )
     return declaration
 
@@ -378,7 +415,9 @@ def merge_identities(
             "both identities have a stay in progress; discharge one first", field="merged_id"
         )
 
-    moved = store.move_owned_rows(session, from_id=merged.id, to_id=survivor.id)
+    moved: dict[str, Any] = dict(
+        store.move_owned_rows(session, from_id=merged.id, to_id=survivor.id)
+    )
     moved_registrations = _move_registrations(session, merged.id, survivor.id)
     if moved_registrations:
         moved["patient_registrations"] = moved_registrations
@@ -386,6 +425,16 @@ def merge_identities(
     if death is not None:
         death.patient_id = survivor.id
         moved["death_declarations"] = [death.id]
+    differences = {
+        name: [str(getattr(survivor, name)), str(getattr(merged, name))]
+        for name in ("birth_name", "birth_first_names", "sex", "birth_date", "birth_place_code")
+        if getattr(survivor, name) != getattr(merged, name)
+    }
+    if merged.nir_hash and not survivor.nir_hash and merged.nir:
+        # The INS moves to the survivor only if it agrees with the survivor's traits.
+        rules.check_nir_matches_traits(
+            parse_nir(merged.nir), sex=survivor.sex, birth_date=survivor.birth_date
+        )
     if merged.nir_hash:
         # The survivor takes the merged identity's INS if it has none. The hash is unique:
         # it leaves the merged identity (flushed) before the survivor takes it.
@@ -402,6 +451,8 @@ def merge_identities(
     merged.updated_at = survivor.updated_at = now
     if survivor.possible_duplicate_of_id == merged.id:
         survivor.possible_duplicate_of_id = None
+    if differences:
+        moved["trait_differences"] = differences
     record = common.add(
         session,
         PatientMerge(
@@ -482,6 +533,9 @@ def _check_physician(session: Session, professional_id: int, *, field_name: str)
 
 
 def _check_period(valid_from: date, valid_until: date | None) -> None:
+    check_day(valid_from, field="valid_from")
+    if valid_until is not None:
+        check_day(valid_until, field="valid_until")
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError("ends before it starts", field="valid_until")
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit.checks import check_int, check_moment
 from hygie.kit.text import clean_text
 from hygie.kit.time import local_date
 from hygie.models import (
@@ -19,12 +20,13 @@ from hygie.models import (
     Professional,
     Role,
 )
-from hygie.patients.service import active_patient
+from hygie.patients.service import active_patient, ensure_registered
 from hygie.storage import care as store
 from hygie.storage import common
 from hygie.storage import staff as staff_store
+from hygie.storage.care import MAX_APPOINTMENT_MINUTES
 
-MIN_DURATION, MAX_DURATION = 5, 8 * 60
+MIN_DURATION, MAX_DURATION = 5, MAX_APPOINTMENT_MINUTES
 CLINICAL_ROLES = {Role.PHYSICIAN, Role.NURSE}
 
 # Allowed status changes; cancelled, done and no-show are final.
@@ -68,6 +70,7 @@ def book_appointment(
     _check_free(
         session, start_at, duration_min, practitioner_id=practitioner_id, patient_id=patient_id
     )
+    ensure_registered(session, patient_id=patient_id, establishment_id=establishment_id)
     appointment = common.add(
         session,
         Appointment(
@@ -107,6 +110,7 @@ def move_appointment(
     appointment = common.get_for_update(
         session, Appointment, appointment_id, what="appointment", field="appointment_id"
     )
+    active_patient(session, appointment.patient_id, alive=True)
     if appointment.status != AppointmentStatus.BOOKED:
         raise ConflictError(
             f"only a booked appointment can be moved (this one is {appointment.status.value})"
@@ -160,6 +164,7 @@ def set_appointment_status(
     status: str,
     note: str | None = None,
     recorded_by_id: int | None = None,
+    now: datetime | None = None,
 ) -> Appointment:
     try:
         new = AppointmentStatus(status)
@@ -175,6 +180,7 @@ def set_appointment_status(
             f"an appointment that is {appointment.status.value} cannot become {new.value}",
             field="status",
         )
+    _check_status_time(appointment, new, now or datetime.now(UTC))
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id,
@@ -187,6 +193,18 @@ def set_appointment_status(
     )
     appointment.status = new
     return appointment
+
+
+def _check_status_time(appointment: Appointment, new: AppointmentStatus, now: datetime) -> None:
+    """A patient arrives on the day of the appointment; it is done or missed once begun."""
+    if new == AppointmentStatus.ARRIVED and local_date(now) != local_date(appointment.start_at):
+        raise ConflictError(
+            "a patient can only arrive on the day of the appointment", field="status"
+        )
+    if new in (AppointmentStatus.DONE, AppointmentStatus.NO_SHOW) and now < appointment.start_at:
+        raise ConflictError(
+            f"an appointment that has not begun cannot be {new.value}", field="status"
+        )
 
 
 def cancel_for_death(
@@ -211,20 +229,19 @@ def cancel_for_death(
 
 
 def _check_slot(start_at: datetime, duration_min: int, now: datetime) -> None:
-    if start_at.tzinfo is None:
-        raise ValidationError("needs a time zone", field="start_at")
+    check_moment(start_at, field="start_at", now=now)
     if start_at < now - timedelta(minutes=5):
         raise ValidationError("is in the past", field="start_at")
-    if not MIN_DURATION <= duration_min <= MAX_DURATION:
-        raise ValidationError(
-            f"must be between {MIN_DURATION} and {MAX_DURATION} minutes", field="duration_min"
-        )
+    check_int(duration_min, field="duration_min", low=MIN_DURATION, high=MAX_DURATION)
 
 
 def _check_practitioner(
     session: Session, practitioner_id: int, establishment_id: int, *, on: datetime
 ) -> None:
-    common.get(session, Professional, practitioner_id, what="practitioner", field="practitioner_id")
+    # Locked: two bookings of the same practitioner are checked for overlap one at a time.
+    common.get_for_update(
+        session, Professional, practitioner_id, what="practitioner", field="practitioner_id"
+    )
     if not staff_store.has_valid_habilitation(
         session,
         professional_id=practitioner_id,

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit.checks import check_day
 from hygie.kit.identifiers import parse_rpps
 from hygie.kit.text import clean_name, clean_text
 from hygie.models import (
@@ -21,6 +22,14 @@ from hygie.models import (
 )
 from hygie.storage import common
 from hygie.storage import staff as store
+
+# Clinical roles need the matching profession (when the account has a professional
+# identity); administrative roles are open to any staff member.
+ROLE_PROFESSIONS: dict[Role, set[Profession]] = {
+    Role.PHYSICIAN: {Profession.PHYSICIAN},
+    Role.NURSE: {Profession.NURSE, Profession.MIDWIFE},
+    Role.PHARMACIST: {Profession.PHARMACIST},
+}
 
 _USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 
@@ -69,6 +78,12 @@ def create_user(
     professional_id: int | None = None,
     kind: AccountKind = AccountKind.HUMAN,
 ) -> User:
+    try:
+        kind = AccountKind(kind)
+    except ValueError as exc:
+        raise ValidationError("must be human or system", field="kind") from exc
+    if not isinstance(username, str):
+        raise ValidationError("must be text", field="username")
     username = username.strip().lower()
     if not _USERNAME_RE.match(username):
         raise ValidationError(
@@ -109,10 +124,22 @@ def grant_habilitation(
     except ValueError as exc:
         allowed = ", ".join(r.value for r in Role)
         raise ValidationError(f"unknown role (one of {allowed})", field="role") from exc
-    common.get(session, User, user_id, what="account", field="user_id")
+    user = common.get(session, User, user_id, what="account", field="user_id")
+    if not user.active:
+        raise ValidationError("the account is disabled", field="user_id")
+    if user.professional_id is not None:
+        prof = common.get(session, Professional, user.professional_id, what="professional")
+        professions = ROLE_PROFESSIONS.get(role_value)
+        if professions is not None and prof.profession not in professions:
+            raise ValidationError(
+                f"a {prof.profession.value} cannot hold the {role_value.value} role", field="role"
+            )
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
     )
+    check_day(valid_from, field="valid_from")
+    if valid_until is not None:
+        check_day(valid_until, field="valid_until")
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError("ends before it starts", field="valid_until")
     for existing in store.habilitations_of(session, user_id):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit.checks import check_int, check_moment
 from hygie.kit.text import clean_text
 from hygie.models import (
     Department,
@@ -18,7 +19,8 @@ from hygie.models import (
     Profession,
     Professional,
 )
-from hygie.patients.service import active_patient, check_during_life
+from hygie.patients.service import active_patient, check_during_life, ensure_registered
+from hygie.scheduling.service import MAX_DURATION, MIN_DURATION
 from hygie.storage import care as store
 from hygie.storage import common
 
@@ -51,9 +53,10 @@ def admit(
     bed_label = _check_bed(session, department_id, bed)
     if store.open_stay(session, patient_id) is not None:
         raise ConflictError("the patient already has a stay in progress", field="patient_id")
-    overlapping = store.stay_at(session, patient_id, at)
+    overlapping = store.stay_from(session, patient_id, at)
     if overlapping is not None:
         raise ConflictError(f"overlaps the patient's stay #{overlapping.id}", field="at")
+    ensure_registered(session, patient_id=patient_id, establishment_id=establishment_id)
     encounter = common.add(
         session,
         Encounter(
@@ -87,6 +90,8 @@ def transfer(
     encounter = _open_inpatient(session, encounter_id)
     _unit_of(session, department_id, encounter.establishment_id)
     _check_time(at, now, field="at")
+    patient = active_patient(session, encounter.patient_id)
+    check_during_life(session, patient, at, field="at")
     current = store.current_movement(session, encounter.id)
     if current is None:  # pragma: no cover - an open stay always has a current movement
         raise ConflictError("the stay has no current unit")
@@ -133,6 +138,21 @@ def discharge(
     return encounter
 
 
+def discharge_for_death(session: Session, *, patient_id: int, died_at: datetime) -> int | None:
+    """Close the stay in progress of a patient who died; returns its id, if any."""
+    stay = store.open_stay(session, patient_id)
+    if stay is None:
+        return None
+    current = store.current_movement(session, stay.id)
+    end = max(died_at, current.start_at if current is not None else stay.start_at)
+    if current is not None:
+        current.end_at = end
+    stay.end_at = end
+    stay.status = EncounterStatus.FINISHED
+    stay.discharge_destination = "deceased"
+    return stay.id
+
+
 def record_visit(
     session: Session,
     *,
@@ -155,8 +175,8 @@ def record_visit(
     _check_responsible(session, responsible_id)
     _check_time(at, now, field="at")
     check_during_life(session, patient, at, field="at")
-    if not 5 <= duration_min <= 480:
-        raise ValidationError("must be between 5 and 480 minutes", field="duration_min")
+    check_int(duration_min, field="duration_min", low=MIN_DURATION, high=MAX_DURATION)
+    ensure_registered(session, patient_id=patient_id, establishment_id=establishment_id)
     return common.add(
         session,
         Encounter(
@@ -183,7 +203,10 @@ def _open_inpatient(session: Session, encounter_id: int) -> Encounter:
 
 
 def _unit_of(session: Session, department_id: int, establishment_id: int) -> Department:
-    dept = common.get(session, Department, department_id, what="department", field="department_id")
+    # Locked: bed checks in one unit run one at a time.
+    dept = common.get_for_update(
+        session, Department, department_id, what="department", field="department_id"
+    )
     if dept.establishment_id != establishment_id:
         raise ValidationError("belongs to another establishment", field="department_id")
     return dept
@@ -207,7 +230,6 @@ def _check_bed(session: Session, department_id: int, bed: str | None) -> str | N
 
 
 def _check_time(at: datetime, now: datetime, *, field: str) -> None:
-    if at.tzinfo is None:
-        raise ValidationError("needs a time zone", field=field)
+    check_moment(at, field=field, now=now)
     if at > now + timedelta(minutes=5):
         raise ValidationError("is in the future", field=field)

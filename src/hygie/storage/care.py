@@ -22,15 +22,22 @@ from hygie.models import (
     Invoice,
     Movement,
     Patient,
+    Prescription,
+    PrescriptionStatus,
 )
 
 _LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+# The longest appointment, in minutes: bounds the overlap search below.
+MAX_APPOINTMENT_MINUTES = 8 * 60
 
 
 def _overlaps(start: datetime, end: datetime) -> ColumnElement[bool]:
     # end of an appointment = start + duration; computed in Python for portability by
     # bounding the candidates with the longest allowed duration, then checked exactly.
-    return and_(Appointment.start_at < end, Appointment.start_at > start - timedelta(hours=8))
+    return and_(
+        Appointment.start_at < end,
+        Appointment.start_at > start - timedelta(minutes=MAX_APPOINTMENT_MINUTES),
+    )
 
 
 def overlapping_appointments(
@@ -98,16 +105,29 @@ def open_stay(session: Session, patient_id: int) -> Encounter | None:
     ).first()
 
 
-def stay_at(session: Session, patient_id: int, at: datetime) -> Encounter | None:
-    """The patient's hospital stay running at ``at``, if any."""
+def stay_from(session: Session, patient_id: int, at: datetime) -> Encounter | None:
+    """A hospital stay of the patient running at ``at`` or begun since: a stay opened at
+    ``at`` and still running would overlap it."""
     return session.scalars(
         select(Encounter).where(
             Encounter.patient_id == patient_id,
             Encounter.kind == EncounterKind.INPATIENT,
-            Encounter.start_at <= at,
             or_(Encounter.end_at.is_(None), Encounter.end_at > at),
         )
     ).first()
+
+
+def stop_active_prescriptions(session: Session, patient_id: int) -> list[int]:
+    """Stop the patient's active prescriptions; returns their ids."""
+    rows = session.scalars(
+        select(Prescription).where(
+            Prescription.patient_id == patient_id,
+            Prescription.status == PrescriptionStatus.ACTIVE,
+        )
+    ).all()
+    for row in rows:
+        row.status = PrescriptionStatus.STOPPED
+    return [row.id for row in rows]
 
 
 def current_movement(session: Session, encounter_id: int) -> Movement | None:

@@ -7,6 +7,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from hygie.errors import NotFoundError
+from hygie.kit.checks import check_id
 from hygie.models import Base
 
 M = TypeVar("M", bound=Base)
@@ -14,6 +15,7 @@ M = TypeVar("M", bound=Base)
 
 def get(session: Session, model: type[M], ident: int, *, what: str, field: str | None = None) -> M:
     """The row of ``model`` with id ``ident``, or a NotFoundError naming ``what``."""
+    check_id(ident, field=field or "id")
     row = session.get(model, ident)
     if row is None:
         raise NotFoundError(f"{what} #{ident} does not exist", field=field)
@@ -25,6 +27,7 @@ def get_for_update(
 ) -> M:
     """Like :func:`get`, locking the row until the end of the transaction (PostgreSQL), so
     that two concurrent changes of the same thing are serialised."""
+    check_id(ident, field=field or "id")
     row = session.get(model, ident, with_for_update=True)
     if row is None:
         raise NotFoundError(f"{what} #{ident} does not exist", field=field)

@@ -78,13 +78,15 @@ def search(
         column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
     ) -> Sequence[Patient]:
         query = select(Patient).where(
-            column.like(_prefix(name_prefix)),
+            column.startswith(name_prefix, autoescape=True),
             Patient.state == PatientState.ACTIVE,
         )
         if birth_date is not None:
             query = query.where(Patient.birth_date == birth_date)
         if first_name_prefix:
-            query = query.where(Patient.first_name_key.like(_prefix(first_name_prefix)))
+            query = query.where(
+                Patient.first_name_key.startswith(first_name_prefix, autoescape=True)
+            )
         return session.scalars(query.order_by(column, Patient.id).limit(limit)).all()
 
     found = {p.id: p for p in by(Patient.birth_name_key)}
@@ -92,11 +94,6 @@ def search(
         for p in by(Patient.used_name_key):
             found.setdefault(p.id, p)
     return sorted(found.values(), key=lambda p: (p.birth_name_key, p.first_name_key, p.id))[:limit]
-
-
-def _prefix(key: str) -> str:
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
 
 
 def registration(
