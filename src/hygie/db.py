@@ -111,6 +111,16 @@ def alembic_config(engine: Engine) -> Any:
     return cfg
 
 
+def has_key_canaries(db: Database) -> bool:
+    """Whether some key file has already been used with this database."""
+    from hygie.models import KeyCanary
+
+    if not db.has_table("key_canaries"):
+        return False
+    with db.sessions() as session:
+        return session.scalars(select(KeyCanary.key_id).limit(1)).first() is not None
+
+
 def check_and_register_keys(db: Database, ring: Keyring) -> None:
     """Check that ``ring`` is the key file of this database, then use it in this process.
 

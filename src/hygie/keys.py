@@ -1,14 +1,17 @@
 """Key management: creating the key file and rotating encryption keys.
 
-Rotation adds a key, makes it the active one, saves the key file (so new writes use it
-at once), then re-encrypts existing values in batches, one committed transaction per
+Rotation adds a key, makes it the active one, registers it with the database, saves the
+key file, then re-encrypts existing values in batches, one committed transaction per
 batch. Old keys stay in the file, so every value stays readable during and after the
 rotation, and an interrupted rotation is finished by running ``hygie keys rotate
---resume``."""
+--resume``. Running servers keep the keyring they started with: restart them after a
+rotation so that they read values under the new key and write with it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +52,39 @@ def rotate(
 ) -> RotationReport:
     if ring.path is None:
         raise ConfigurationError("the keyring was not loaded from a file")
+    with _exclusive(ring.path):
+        return _rotate(db, ring, ring.path, resume, batch_size, progress, total)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One rotation at a time per key file: two would each add a "k2" and one be lost."""
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(f"another key rotation is running ({lock_path})") from None
+        yield
+
+
+def _rotate(
+    db: Database,
+    ring: Keyring,
+    path: Path,
+    resume: bool,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+    total: Callable[[int], None] | None,
+) -> RotationReport:
+    ring = Keyring.load(path)  # re-read under the lock
     check_and_register_keys(db, ring)
     if not resume:
         ring.add_key()
-        ring.save(ring.path)
+        # The database learns the new key before any value is encrypted with it, and the
+        # file is saved before any value is: a crash in between loses nothing.
         check_and_register_keys(db, ring)
+        ring.save(path)
     active = ring.active_id
     columns = encrypted.encrypted_columns()
     if total is not None:

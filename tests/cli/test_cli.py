@@ -189,3 +189,21 @@ def test_generate_command_twice_gives_identical_data(
         db.dispose()
     assert dumps[0] == dumps[1]
     assert len(dumps[0]["patients"]) == 2000
+
+
+def test_key_file_readable_by_others_is_refused(ready: Path) -> None:
+    (ready / "hygie.keys").chmod(0o644)
+    assert_clean_error(run(ready, "keys", "status"), "readable by others", "chmod 600")
+
+
+def test_key_file_that_is_a_directory_is_a_clear_error(ready: Path) -> None:
+    (ready / "hygie.keys").unlink()
+    (ready / "hygie.keys").mkdir()
+    assert_clean_error(run(ready, "keys", "status"), "not a regular file")
+
+
+def test_demo_never_replaces_a_lost_key_file(ready: Path) -> None:
+    assert run(ready, "generate", "--establishments", "1", "--patients", "20").returncode == 0
+    (ready / "hygie.keys").unlink()
+    assert_clean_error(run(ready, "demo", "--no-serve"), "was encrypted with one")
+    assert not (ready / "hygie.keys").exists()

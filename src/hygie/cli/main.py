@@ -312,14 +312,20 @@ def demo(
     """Migrate, generate a small group if the database is empty, and serve."""
     from sqlalchemy import func, select
 
+    from hygie.db import has_key_canaries
     from hygie.keys import init_key_file
     from hygie.models import Group
 
     settings = Settings.from_env()
+    db = Database.from_settings(settings)
     if not settings.key_file.exists():
+        if has_key_canaries(db):
+            raise ConfigurationError(
+                f"key file {settings.key_file} not found, but this database was encrypted with "
+                "one: set HYGIE_KEY_FILE to it (a new key file could not read the data)"
+            )
         init_key_file(settings.key_file)
         out.print(f"created key file {settings.key_file}")
-    db = Database.from_settings(settings)
     db.upgrade()
     ring = _load_or_fail(settings)
     with db.sessions() as session:

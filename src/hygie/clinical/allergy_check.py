@@ -5,8 +5,8 @@ An allergy is a substance as typed by a clinician ("Pénicillines", "bêta-lacta
 "Aspirine"), optionally coded with the drug it names. It concerns a drug when:
 - it is coded with that very drug, or with a drug sharing an active ingredient or the
   same ATC chemical subgroup (first five characters);
-- the substance is one of the drug's active ingredients, compared as whole names, so that
-  "acide acétylsalicylique" does not match "acide folique";
+- the substance names one of the drug's active ingredients (or is named by one), compared
+  as whole names, so that "acide acétylsalicylique" does not match "acide folique";
 - the substance names a drug class (penicillins, cephalosporins, quinolones...) whose ATC
   prefix the drug carries.
 """
@@ -74,7 +74,9 @@ def allergy_concerns_drug(
         return True
     typed = normalise(substance)
     typed = SYNONYMS.get(typed, typed)
-    if typed and any(_names(typed, part) for part in drug_parts):
+    # Either way round: "amoxicilline" is in "amoxicilline + acide clavulanique", and the
+    # ingredient "amoxicilline" is in a typed "allergie à l'amoxicilline (Clamoxyl)".
+    if typed and any(_names(typed, part) or _names(part, typed) for part in drug_parts):
         return True
     return any(
         drug.atc.startswith(prefix)

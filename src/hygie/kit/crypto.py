@@ -18,7 +18,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hygie.errors import ConfigurationError
 
 KEY_FILE_FORMAT = "hygie-keys/1"
+_KEY_ID = re.compile(r"k[0-9]+")
 _NONCE_BYTES = 12
 
 
@@ -76,7 +79,19 @@ class Keyring:
                 "(or set HYGIE_KEY_FILE to the installation's key file)"
             )
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            mode = path.stat().st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigurationError(f"key file {path} is not a regular file")
+            if mode & 0o077:
+                raise ConfigurationError(
+                    f"key file {path} is readable by others (mode {oct(mode & 0o777)}): "
+                    f"run `chmod 600 {path}`"
+                )
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"key file {path} cannot be read: {exc.strerror}") from exc
+        try:
+            doc = json.loads(text)
             if doc.get("format") != KEY_FILE_FORMAT:
                 raise ValueError(f"unknown format {doc.get('format')!r}")
             keys = {kid: _unb64(k["secret"]) for kid, k in doc["keys"].items()}
@@ -92,6 +107,8 @@ class Keyring:
             raise ConfigurationError(
                 f"key file {path} is not a valid Hygie key file: {exc}"
             ) from exc
+        if not all(_KEY_ID.fullmatch(kid) for kid in ring.keys):
+            raise ConfigurationError(f"key file {path}: key ids must look like k1, k2...")
         if ring.active_id not in ring.keys:
             raise ConfigurationError(f"key file {path}: active key {ring.active_id} is missing")
         if any(len(k) != 32 for k in ring.keys.values()) or len(ring.index_key) != 32:
@@ -110,16 +127,28 @@ class Keyring:
             "index_key": _b64(self.index_key),
         }
         tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
+        try:
+            tmp.unlink(missing_ok=True)  # a stale one could carry a looser mode
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            # The rename itself must survive a crash: sync the directory too.
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write key file {path}: {exc.strerror}") from exc
         self.path = path
 
     def add_key(self) -> str:
         """Add a new key and make it the active one; returns its id."""
-        number = 1 + max(int(kid[1:]) for kid in self.keys if kid[1:].isdigit())
+        number = 1 + max((int(kid[1:]) for kid in self.keys if _KEY_ID.fullmatch(kid)), default=0)
         kid = f"k{number}"
         self.keys[kid] = AESGCM.generate_key(bit_length=256)
         self.created[kid] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -149,7 +178,10 @@ class Keyring:
                 f"a stored {context} value was encrypted with key {kid}, which is not in the "
                 f"key file {self.path or ''}: the key file does not belong to this database"
             )
-        raw = _unb64(body)
+        try:
+            raw = _unb64(body)
+        except ValueError as exc:
+            raise ConfigurationError(f"a stored {context} value is corrupt (not base64)") from exc
         try:
             plain = self._cipher(kid).decrypt(
                 raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode("ascii")
