@@ -145,3 +145,50 @@ def test_bad_sizes(db: Database, keyring: Keyring, establishments: int, patients
             seed=1,
             reference_date=DAY,
         )
+
+
+COHERENCE = {
+    "records before birth": """
+        SELECT count(*) FROM patients p WHERE p.created_at < p.birth_date
+        OR EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = p.id AND a.start_at < p.birth_date)
+        OR EXISTS (SELECT 1 FROM allergies a WHERE a.patient_id = p.id AND a.recorded_at < p.birth_date)
+        OR EXISTS (SELECT 1 FROM amo_coverages c WHERE c.patient_id = p.id AND c.valid_from < p.birth_date)""",
+    "activity after death": """
+        SELECT count(*) FROM death_declarations d
+        WHERE EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = d.patient_id AND a.start_at > d.died_at)
+        OR EXISTS (SELECT 1 FROM conditions c WHERE c.patient_id = d.patient_id AND c.recorded_at > d.died_at)
+        OR EXISTS (SELECT 1 FROM prescriptions r WHERE r.patient_id = d.patient_id AND r.status = 'active')
+        OR EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = d.patient_id AND e.status = 'in_progress')""",
+    "held appointments in the future": """
+        SELECT count(*) FROM appointments WHERE status IN ('done', 'no_show', 'arrived') AND start_at >= :now""",
+    "booked appointments in the past": """
+        SELECT count(*) FROM appointments WHERE status = 'booked' AND start_at < :now""",
+    "pregnancy for men": """
+        SELECT count(*) FROM conditions c JOIN patients p ON p.id = c.patient_id
+        WHERE p.sex = 'male' AND c.code LIKE 'O%'""",
+    "AMO share without AMO coverage": """
+        SELECT count(*) FROM invoices i WHERE i.amo_cents > 0 AND NOT EXISTS (
+            SELECT 1 FROM amo_coverages c WHERE c.patient_id = i.patient_id)""",
+}
+
+
+def test_generated_records_are_coherent(db: Database, keyring: Keyring) -> None:
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    generate(db, keyring, establishments=2, patients=3000, seed=5, reference_date=DAY, workers=1)
+    now = datetime.combine(DAY, time(0, 0), tzinfo=ZoneInfo("Europe/Paris"))
+    param = now.astimezone(ZoneInfo("UTC")).replace(tzinfo=None) if db.dialect == "sqlite" else now
+    with db.engine.connect() as conn:
+        found = {
+            name: conn.execute(text(sql), {"now": param}).scalar()
+            for name, sql in COHERENCE.items()
+        }
+    assert found == dict.fromkeys(COHERENCE, 0)
+
+
+def test_reference_date_is_bounded(db: Database, keyring: Keyring) -> None:
+    with pytest.raises(ValidationError, match="between 2000-01-01"):
+        generate(
+            db, keyring, establishments=1, patients=10, seed=1, reference_date=date(9999, 12, 1)
+        )

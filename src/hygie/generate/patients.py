@@ -264,6 +264,45 @@ def paris_time(day: date, minutes_after_start: int) -> datetime:
     return local.astimezone(UTC)
 
 
+@dataclass
+class _Current:
+    """What is known of the patient being made, to keep their record coherent."""
+
+    born: datetime = datetime(1900, 1, 1, tzinfo=UTC)
+    death: datetime | None = None
+    female: bool = False
+    age: int = 0
+    amo: tuple[date, date | None] | None = None
+    amc: tuple[date, date | None] | None = None
+    stays: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+
+
+def _covers(window: tuple[date, date | None] | None, day: date) -> bool:
+    return window is not None and window[0] <= day and (window[1] is None or day <= window[1])
+
+
+_PREGNANCY_WORDS = ("grossesse", "Accouchement")
+
+
+def _reason_fits(reason: str, cur: _Current) -> bool:
+    if any(word in reason for word in _PREGNANCY_WORDS):
+        return cur.female and 15 <= cur.age <= 50
+    return True
+
+
+def _code_fits(code: str, cur: _Current) -> bool:
+    """CIM-10 chapters bound to sex or age: pregnancy (O), perinatal (P), and organs."""
+    if code.startswith("O"):
+        return cur.female and 15 <= cur.age <= 50
+    if code.startswith("P"):
+        return cur.age < 2
+    if code.startswith(("N40", "C61", "N41", "N43", "N44", "N45", "N46", "N47", "N48", "N49")):
+        return not cur.female
+    if code.startswith(("C53", "C54", "C55", "C56", "N7", "N8", "N9")):
+        return cur.female
+    return True
+
+
 class ChunkMaker:
     """Makes one chunk. Create one per chunk; not thread-safe."""
 
@@ -287,7 +326,9 @@ class ChunkMaker:
         self.count = count
         self.chunk_count = chunk_count
         self.today = plan.reference_date
-        self.now = datetime.combine(self.today, time(12, 0), tzinfo=UTC)
+        # The start of the reference day in Paris: before it is history, from it on the future.
+        self.now = datetime.combine(self.today, time(0, 0), tzinfo=PARIS).astimezone(UTC)
+        self.cur = _Current()
         self.next_id = {t: chunk_id_base(t, index, chunk_size) for t in PER_PATIENT}
         self.limit = {t: chunk_id_base(t, index + 1, chunk_size) for t in PER_PATIENT}
         self.slots: dict[tuple[int, date], int] = {}
@@ -338,8 +379,10 @@ class ChunkMaker:
         town, postal = rng.choice(TOWNS)
         est = self._home(pid)
         gp = rng.choice(self.plan.gps) if rng.random() < 0.85 else None
-        created = self.now - timedelta(days=rng.randint(HISTORY_DAYS, 3000))
-        death = self._maybe_death(age)
+        born_at = datetime.combine(birth, time(8, 0), tzinfo=UTC)
+        created = max(self.now - timedelta(days=rng.randint(HISTORY_DAYS, 3000)), born_at)
+        death = self._maybe_death(age, born_at)
+        self.cur = _Current(born=born_at, death=death, female=female, age=age)
         row_index = len(self.chunk.rows["patients"])
         self._add(
             "patients",
@@ -469,11 +512,16 @@ class ChunkMaker:
     def _home(self, pid: int) -> EstablishmentPlan:
         return self.rng.choice(self.plan.establishments)
 
-    def _maybe_death(self, age: int) -> datetime | None:
+    def _fitting(self, reasons: tuple[str, ...]) -> tuple[str, ...]:
+        """Reasons that fit the patient: no pregnancy or delivery for men or children."""
+        return tuple(r for r in reasons if _reason_fits(r, self.cur)) or reasons
+
+    def _maybe_death(self, age: int, born_at: datetime) -> datetime | None:
         if age >= 70 and self.rng.random() < 0.02 + (age - 70) * 0.002:
-            return self.now - timedelta(
+            died = self.now - timedelta(
                 days=self.rng.randint(1, HISTORY_DAYS), minutes=self.rng.randint(0, 1440)
             )
+            return max(died, born_at)
         return None
 
     # --- coverage -----------------------------------------------------------------------
@@ -484,8 +532,9 @@ class ChunkMaker:
         regime = rng.choices([r for r, _ in REGIMES], weights=[w for _, w in REGIMES])[0]
         dependant = age < 18
         insured = self._adult_nir() if dependant else nir
-        start = self.today - timedelta(days=rng.randint(0, 700))
+        start = max(self.today - timedelta(days=rng.randint(0, 700)), self.cur.born.date())
         until = start + timedelta(days=365 + rng.randint(0, 365)) if rng.random() < 0.9 else None
+        self.cur.amo = (start, until)
         dep = rng.choice(("75", "92", "93", "94", "78", "91", "95", "77"))
         self._add(
             "amo_coverages",
@@ -504,6 +553,8 @@ class ChunkMaker:
         if rng.random() < 0.72:
             name, number = rng.choice(MUTUELLES)
             amc_start = start + timedelta(days=rng.randint(0, 60))
+            amc_until = amc_start + timedelta(days=365) if rng.random() < 0.8 else None
+            self.cur.amc = (amc_start, amc_until)
             self._add(
                 "amc_coverages",
                 (
@@ -516,7 +567,7 @@ class ChunkMaker:
                     ),
                     rng.random() < 0.9,
                     amc_start,
-                    amc_start + timedelta(days=365) if rng.random() < 0.8 else None,
+                    amc_until,
                 ),
             )
 
@@ -544,15 +595,24 @@ class ChunkMaker:
                     self.rng.choice(("mild", "moderate", "moderate", "severe")),
                     "active",
                     self.rng.choice(est.physicians),
-                    self.now - timedelta(days=self.rng.randint(1, 2000)),
+                    self._within_life(self.now - timedelta(days=self.rng.randint(1, 2000))),
                 ),
             )
         return found
 
+    def _within_life(self, moment: datetime) -> datetime:
+        """``moment`` moved into the patient's life (after birth, before death)."""
+        end = self.cur.death or self.now
+        return min(max(moment, self.cur.born), end)
+
     def _conditions(self, pid: int, est: EstablishmentPlan, age: int, birth: date) -> None:
         count = min(PER_PATIENT["conditions"], int(self.rng.random() * (1 + age / 20)))
-        for code in self.rng.sample(self.p.cim10, count):
-            onset = birth + timedelta(days=self.rng.randint(0, max(0, (self.today - birth).days)))
+        fitting = [c for c in self.p.cim10 if _code_fits(c, self.cur)]
+        for code in self.rng.sample(fitting, count):
+            last_day = (self.cur.death or self.now).date()
+            onset = birth + timedelta(days=self.rng.randint(0, max(0, (last_day - birth).days)))
+            noted = self.now - timedelta(days=self.rng.randint(1, 1500))
+            noted = self._within_life(max(noted, datetime.combine(onset, time(9), tzinfo=UTC)))
             self._add(
                 "conditions",
                 (
@@ -564,7 +624,7 @@ class ChunkMaker:
                     "active" if self.rng.random() < 0.8 else "resolved",
                     onset,
                     self.rng.choice(est.physicians),
-                    self.now - timedelta(days=self.rng.randint(1, 1500)),
+                    noted,
                 ),
             )
 
@@ -589,11 +649,12 @@ class ChunkMaker:
     ) -> None:
         rng = self.rng
         wanted = min(PER_PATIENT["appointments"], int(rng.expovariate(1 / 1.6)))
+        stay = rng.random() < 0.06 and death is None
+        if stay:  # decided first: no consultation is held during the stay
+            self._stay(pid, sites[0], allergies)
         for _ in range(wanted):
             est = sites[0] if rng.random() < 0.85 or len(sites) == 1 else sites[1]
             self._appointment(pid, est, allergies, death)
-        if rng.random() < 0.06 and death is None:
-            self._stay(pid, sites[0], allergies)
 
     def _book_slot(self, est: EstablishmentPlan, duration: int) -> tuple[int, datetime] | None:
         """A free slot of a practitioner whose day belongs to this chunk, or None."""
@@ -631,9 +692,11 @@ class ChunkMaker:
         if slot is None:
             return
         practitioner, start = slot
-        if death is not None and start > death:
+        if start < self.cur.born or (death is not None and start > death):
             return
-        past = start < self.now
+        if any(begin <= start <= (end or self.now) for begin, end in self.cur.stays):
+            return
+        past = start + timedelta(minutes=duration) <= self.now
         r = rng.random()
         status = (
             ("done" if r < 0.85 else "no_show" if r < 0.9 else "cancelled")
@@ -641,7 +704,7 @@ class ChunkMaker:
             else ("booked" if r < 0.92 else "cancelled")
         )
         booked_at = start - timedelta(days=rng.randint(1, 60), minutes=rng.randint(0, 600))
-        reason = rng.choice(CONSULTATION_REASONS)
+        reason = rng.choice(self._fitting(CONSULTATION_REASONS))
         aid = self._id("appointments")
         self._add(
             "appointments",
@@ -728,10 +791,12 @@ class ChunkMaker:
         rng = self.rng
         admitted = self.now - timedelta(days=rng.randint(0, HISTORY_DAYS), hours=rng.randint(0, 23))
         length = timedelta(days=rng.choice((1, 2, 3, 3, 4, 5, 7, 10, 14)), hours=rng.randint(0, 8))
+        admitted = max(admitted, self.cur.born)
         discharged = admitted + length if admitted + length < self.now else None
+        self.cur.stays.append((admitted, discharged))
         dept = rng.choice(est.ward_depts)
         responsible = rng.choice(est.physicians)
-        reason = rng.choice(STAY_REASONS)
+        reason = rng.choice(self._fitting(STAY_REASONS))
         eid = self._id("encounters")
         self._add(
             "encounters",
@@ -839,7 +904,8 @@ class ChunkMaker:
         rng = self.rng
         drug = self.drugs[self._drug_for(allergies, pool)]
         days = rng.choice((5, 7, 10, 30, 90))
-        status = "active" if at + timedelta(days=days) > self.now else "completed"
+        running = at + timedelta(days=days) > self.now and self.cur.death is None
+        status = "active" if running else "completed"
         self._add(
             "prescriptions",
             (
@@ -882,8 +948,8 @@ class ChunkMaker:
         rng = self.rng
         invoice_id = self._id("invoices")
         total = amo = amc = 0
-        amo_valid = rng.random() < 0.95
-        amc_valid = rng.random() < 0.7
+        amo_valid = _covers(self.cur.amo, performed)
+        amc_valid = _covers(self.cur.amc, performed)
         for code in codes:
             act = self.acts[code]
             cents = int(act.amount_eur * 100)

@@ -207,6 +207,8 @@ def generate(
         raise ValidationError(f"must be between 1 and {MAX_ESTABLISHMENTS}", field="establishments")
     if not 1 <= patients <= MAX_PATIENTS:
         raise ValidationError(f"must be between 1 and {MAX_PATIENTS:,}", field="patients")
+    if not date(2000, 1, 1) <= reference_date <= date(2100, 12, 31):
+        raise ValidationError("must lie between 2000-01-01 and 2100-12-31", field="reference_date")
     install_keyring(ring)
     size, count = chunking(patients)
     workers = max(1, min(workers, count))
