@@ -78,13 +78,17 @@ def pg_url(keyring: Keyring) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+KEPT = {"key_canaries", "audit_head"}  # the keys' check, and the chain head reset below
+
+
 def _truncate_pg(db: Database) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "key_canaries"]
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEPT]
     with db.engine.begin() as conn:
         # The trail's append-only triggers refuse TRUNCATE; between tests (only) the
         # superuser running them switches user triggers off for this transaction.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": "0" * 64})
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -114,3 +118,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "Only the SQLite half of the suite ran.",
             red=True,
         )
+
+
+@pytest.fixture
+def pg_db(request: pytest.FixtureRequest, keyring: Keyring) -> Iterator[Database]:
+    """An empty, migrated PostgreSQL database, for behaviour SQLite does not have."""
+    install_keyring(keyring)
+    database = Database.open(request.getfixturevalue("pg_url"))
+    _truncate_pg(database)
+    try:
+        yield database
+    finally:
+        database.dispose()

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from hygie import __version__
 from hygie.config import Settings
@@ -67,8 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Readiness: the database answers and its schema is current."""
         db: Database = request.app.state.db
         try:
-            with db.engine.connect() as conn:
-                conn.execute(text("select 1"))
+            db.ping()
             current = db.schema_is_current()
         except Exception as exc:  # any failure means "not ready", reported without details
             return JSONResponse(

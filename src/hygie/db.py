@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +94,11 @@ class Database:
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
         return set(current) == set(script.get_heads())
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("select 1"))
 
     def has_table(self, name: str) -> bool:
         return inspect(self.engine).has_table(name)

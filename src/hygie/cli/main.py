@@ -310,11 +310,10 @@ def demo(
     ] = False,
 ) -> None:
     """Migrate, generate a small group if the database is empty, and serve."""
-    from sqlalchemy import func, select
 
     from hygie.db import has_key_canaries
     from hygie.keys import init_key_file
-    from hygie.models import Group
+    from hygie.storage import organisation as org_store
 
     settings = Settings.from_env()
     db = Database.from_settings(settings)
@@ -329,7 +328,7 @@ def demo(
     db.upgrade()
     ring = _load_or_fail(settings)
     with db.sessions() as session:
-        empty = not session.scalar(select(func.count()).select_from(Group))
+        empty = not org_store.has_group(session)
     if empty:
         out.print(f"generating a demo group of 3 establishments and {patients} patients...")
         _run_generation(

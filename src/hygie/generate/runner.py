@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKeyConstraint, func, select, text
-from sqlalchemy.schema import AddConstraint, DropConstraint
+from sqlalchemy import Connection
 
 from hygie.db import Database
 from hygie.errors import ConflictError, ValidationError
@@ -22,7 +21,8 @@ from hygie.generate.patients import COLUMNS, PATCHABLE, TABLE_ORDER, Chunk, Chun
 from hygie.generate.plan import Plan, build_plan
 from hygie.kit.crypto import Keyring, install_keyring
 from hygie.kit.identifiers import nir_key
-from hygie.models import Base, Group
+from hygie.storage import bulk
+from hygie.storage import organisation as org_store
 
 MAX_PATIENTS = 5_000_000
 MAX_ESTABLISHMENTS = 50
@@ -149,47 +149,20 @@ class _NirRegistry:
 
 
 def _load(conn: Connection, chunk: Chunk, report: Report) -> None:
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        for table in TABLE_ORDER:
+    postgres = conn.dialect.name == "postgresql"
+    for table in TABLE_ORDER:
+        if postgres:
             data = chunk.encoded.get(table)
             if data is None:
                 data = encode.copy_text(chunk.rows[table])
                 chunk.counts[table] = len(chunk.rows[table])
             if data:
-                with cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
-                    copy.write(data)
-            report.rows[table] = report.rows.get(table, 0) + chunk.counts[table]
-        cursor.close()
-        return
-    for table in TABLE_ORDER:
-        rows = chunk.rows[table]
-        if rows:
-            cols = COLUMNS[table]
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"  # noqa: S608 - names from COLUMNS
-            conn.connection.driver_connection.executemany(sql, encode.sqlite_rows(rows))  # type: ignore[union-attr]
-        report.rows[table] = report.rows.get(table, 0) + len(rows)
-
-
-def _patient_foreign_keys() -> list[ForeignKeyConstraint]:
-    """Foreign keys of the tables the generator fills: checked once, in bulk, when they are
-    added back after the load, instead of once per row during it."""
-    return [
-        fk
-        for table in Base.metadata.sorted_tables
-        if table.name in COLUMNS
-        for fk in table.foreign_key_constraints
-    ]
-
-
-def _patient_indexes() -> list[Any]:
-    """Secondary indexes of the tables the generator fills (rebuilt after a bulk load)."""
-    return [
-        index
-        for table in Base.metadata.sorted_tables
-        if table.name in COLUMNS
-        for index in table.indexes
-    ]
+                bulk.copy_block(conn, table, COLUMNS[table], data)
+        else:
+            chunk.counts[table] = len(chunk.rows[table])
+            if chunk.rows[table]:
+                bulk.insert_rows(conn, table, COLUMNS[table], encode.sqlite_rows(chunk.rows[table]))
+        report.rows[table] = report.rows.get(table, 0) + chunk.counts[table]
 
 
 def generate(
@@ -217,7 +190,7 @@ def generate(
     )
     started = time.perf_counter()
     with db.sessions() as session, session.begin():
-        if session.scalar(select(func.count()).select_from(Group)):
+        if org_store.has_group(session):
             raise ConflictError(
                 "the database already holds a group: generate into an empty database "
                 "(a new HYGIE_DATABASE_URL, or drop this one)"
@@ -234,12 +207,7 @@ def generate(
         report.seconds["organisation and staff"] = time.perf_counter() - started
         conn = session.connection()
         postgres = conn.dialect.name == "postgresql"
-        indexes = _patient_indexes() if postgres else []
-        foreign_keys = _patient_foreign_keys() if postgres else []
-        for fk in foreign_keys:
-            conn.execute(DropConstraint(fk))
-        for index in indexes:
-            index.drop(conn)
+        aside = bulk.set_aside(conn, COLUMNS) if postgres else bulk.SetAside()
         registry = _NirRegistry(ring)
         waiting = load_time = 0.0
         mark = time.perf_counter()
@@ -255,31 +223,16 @@ def generate(
         report.seconds["generation (waiting for workers)"] = waiting
         report.seconds["loading (COPY / inserts)"] = load_time
         mark = time.perf_counter()
-        for index in indexes:
-            index.create(conn)
-        for fk in foreign_keys:
-            conn.execute(AddConstraint(fk))
+        bulk.restore(conn, aside)
         if postgres:
-            _reset_sequences(conn)
+            bulk.reset_sequences(conn)
         report.seconds["indexes, foreign keys, sequences"] = time.perf_counter() - mark
         mark = time.perf_counter()
     report.seconds["commit"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if db.dialect == "postgresql":
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        bulk.analyze(db.engine)
     report.seconds["analyze"] = time.perf_counter() - mark
     report.seconds["total"] = time.perf_counter() - started
     report.nir_collisions_fixed = registry.fixed
     return report
-
-
-def _reset_sequences(conn: Connection) -> None:
-    for table in Base.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
-            conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
-                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"  # names from metadata
-                )
-            )

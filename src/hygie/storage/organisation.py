@@ -14,6 +14,10 @@ def group_by_name(session: Session, name: str) -> Group | None:
     return session.scalars(select(Group).where(Group.name == name)).first()
 
 
+def has_group(session: Session) -> bool:
+    return session.scalars(select(Group.id).limit(1)).first() is not None
+
+
 def establishment_by_finess(session: Session, finess: str) -> Establishment | None:
     return session.scalars(select(Establishment).where(Establishment.finess == finess)).first()
 
