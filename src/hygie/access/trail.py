@@ -1,0 +1,744 @@
+"""Checking the audit trail: chain verification, signed checkpoints, export.
+
+``verify`` walks the chain in ``seq`` order with plain Core selects in batches, recomputes
+each event's hash from its stored fields and checks the links (``prev_hash``) and the
+numbering (1, 2, 3...). The first event that does not fit is located and named: modified,
+deleted, inserted or reordered. An attacker with write access to the database can rewrite
+the whole chain consistently (the hash is not keyed), so the chain head is also signed from
+time to time (``checkpoint``) with an Ed25519 key kept outside the database: every signed
+checkpoint must still match the chain, which exposes a truncated tail or a rewritten chain
+up to the last checkpoint. Events written after the last checkpoint are protected by the
+chain only: checkpoint often, and ship the trail to a SIEM (``export``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, Text, bindparam, cast, column, func, literal, select, table
+from sqlalchemy.sql.elements import ColumnElement
+
+from hygie.access.audit import GENESIS, JSON_OPTIONS, Entry, iso_utc, record
+from hygie.db import Database
+from hygie.errors import ConfigurationError, HygieError
+from hygie.models import AuditCheckpoint
+from hygie.models.types import UTCDateTime
+
+AUDIT_KEY_ENV = "HYGIE_AUDIT_KEY_FILE"
+DEFAULT_AUDIT_KEY_FILE = "./hygie-audit.key"
+SEARCH_WINDOW = 1000  # how far a moved event is looked for, on the failure path only
+
+_EVENT_COLUMNS = (
+    "id", "seq", "at", "user_id", "username", "role", "establishment_id", "session_id",
+    "token_id", "ip", "user_agent", "how", "action", "level", "patient_ids", "categories",
+    "purpose", "outcome", "reason", "record_count", "details", "prev_hash", "hash",
+)  # fmt: skip
+_JSON_COLUMNS = ("patient_ids", "categories", "details")
+# Untyped columns: rows come back as the driver gives them, without ORM or type processing.
+events = table("audit_events", *(column(name) for name in _EVENT_COLUMNS))
+heads = table("audit_head", column("id"), column("seq"), column("hash"))
+checkpoints = table(
+    "audit_checkpoints",
+    *(column(n) for n in ("id", "seq", "head_hash", "signed_at", "key_id", "signature")),
+)
+Row = tuple[Any, ...]
+
+
+# --- the signing key ----------------------------------------------------------------------
+def audit_key_path() -> Path:
+    return Path(os.environ.get(AUDIT_KEY_ENV) or DEFAULT_AUDIT_KEY_FILE)
+
+
+def key_id_of(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """The checkpoint signing key (Ed25519), read from a file outside the database."""
+
+    private: Ed25519PrivateKey
+    path: Path
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.public)
+
+
+def init_audit_key(path: Path) -> AuditKey:
+    """Create a new signing key file, readable by its owner only; never overwrite one."""
+    if path.exists():
+        raise ConfigurationError(
+            f"audit key file {path} already exists; it signs the existing checkpoints and is "
+            "never overwritten"
+        )
+    if not path.parent.exists():
+        raise ConfigurationError(f"audit key file {path}: folder {path.parent} does not exist")
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigurationError(f"audit key file {path} already exists") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return AuditKey(private=private, path=path)
+
+
+def load_audit_key(path: Path) -> AuditKey:
+    if not path.exists():
+        raise ConfigurationError(
+            f"audit key file {path} not found: set {AUDIT_KEY_ENV} or run `hygie audit init-key`"
+        )
+    try:
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):
+        raise ConfigurationError(f"audit key file {path} is not a PEM private key") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ConfigurationError(f"audit key file {path} does not hold an Ed25519 key")
+    return AuditKey(private=private, path=path)
+
+
+def checkpoint_message(seq: int, head_hash: str, signed_at: datetime, key_id: str) -> bytes:
+    """What a checkpoint signature covers."""
+    return f"hygie-audit-checkpoint/1\n{seq}\n{head_hash}\n{iso_utc(signed_at)}\n{key_id}".encode()
+
+
+# --- the report ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """The first thing wrong with the trail, located."""
+
+    kind: str  # modified | deleted | inserted | reordered | checkpoint
+    message: str
+    seq: int | None = None
+    event_id: int | None = None
+    checkpoint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    events: int  # events checked
+    first_seq: int  # the walk started after this seq (0: from the start)
+    last_seq: int
+    last_hash: str
+    checkpoints: int  # signed checkpoints checked against the chain
+    seconds: float
+    finding: Finding | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    seq: int
+    head_hash: str
+    signed_at: datetime
+    key_id: str
+    signature: str
+
+
+# --- verification -------------------------------------------------------------------------
+def verify(
+    db: Database,
+    *,
+    public_key: Ed25519PublicKey | None = None,
+    from_last_checkpoint: bool = False,
+    batch_size: int = 20_000,
+) -> VerifyReport:
+    """Check the whole trail (or, with ``from_last_checkpoint``, the part after the newest
+    signed checkpoint) and every signed checkpoint. Without ``public_key`` the checkpoints
+    cannot be checked, which is refused when there are any."""
+    started = time.perf_counter()
+    with db.engine.connect() as conn:
+        walker = _Walker(conn, batch_size=batch_size)
+        report = walker.run(public_key=public_key, from_last_checkpoint=from_last_checkpoint)
+    return VerifyReport(**report, seconds=time.perf_counter() - started)
+
+
+def _at_column(dialect: str) -> ColumnElement[Any]:
+    """``at`` as the ISO text the hash covers. PostgreSQL formats it (cheaper than parsing
+    a timestamp per row in Python); SQLite stores it as naive UTC text already."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", events.c.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    return events.c.at
+
+
+def _sqlite_iso(at: str) -> str:
+    if len(at) == 26:  # YYYY-MM-DD HH:MM:SS.ffffff, as SQLAlchemy writes it
+        return at.replace(" ", "T") + "+00:00"
+    return iso_utc(datetime.fromisoformat(at).replace(tzinfo=UTC))
+
+
+class _Walker:
+    def __init__(self, conn: Connection, *, batch_size: int) -> None:
+        self.conn = conn
+        self.batch_size = batch_size
+        dialect = conn.dialect.name
+        self.iso: Callable[[str], str] | None = _sqlite_iso if dialect == "sqlite" else None
+        cols: list[ColumnElement[Any]] = [
+            _at_column(dialect)
+            if name == "at"
+            else cast(events.c[name], Text)
+            if name in _JSON_COLUMNS
+            else events.c[name]
+            for name in _EVENT_COLUMNS
+        ]
+        self.columns = cols
+        self.batch = (
+            select(*cols)
+            .where(events.c.seq > bindparam("after"), events.c.seq <= bindparam("until"))
+            .order_by(events.c.seq)
+            .limit(bindparam("limit"))
+        )
+
+    # The hot path. Keep _doc in step with audit.CHAINED_FIELDS (a test holds it there).
+    def _doc(self, row: Row) -> dict[str, Any]:
+        loads = orjson.loads
+        iso = self.iso
+        return {
+            "seq": row[1],
+            "at": row[2] if iso is None else iso(row[2]),
+            "user_id": row[3],
+            "username": row[4],
+            "role": row[5],
+            "establishment_id": row[6],
+            "session_id": row[7],
+            "token_id": row[8],
+            "ip": row[9],
+            "user_agent": row[10],
+            "how": row[11],
+            "action": row[12],
+            "level": row[13],
+            "patient_ids": loads(row[14]),
+            "categories": loads(row[15]),
+            "purpose": row[16],
+            "outcome": row[17],
+            "reason": row[18],
+            "record_count": row[19],
+            "details": loads(row[20]),
+            "prev_hash": row[21],
+        }
+
+    def _matches(self, row: Row, seq: int | None = None) -> bool:
+        """Does the row's content, at ``seq`` (default its own), hash to its stored hash?"""
+        try:
+            doc = self._doc(row)
+            if seq is not None:
+                doc["seq"] = seq
+            digest = hashlib.sha256(orjson.dumps(doc, option=JSON_OPTIONS)).hexdigest()
+        except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
+            return False
+        return bool(digest == row[22])
+
+    def run(
+        self, *, public_key: Ed25519PublicKey | None, from_last_checkpoint: bool
+    ) -> dict[str, Any]:
+        conn = self.conn
+        max_seq = select(func.max(events.c.seq)).scalar_subquery()
+        head = conn.execute(
+            select(heads.c.seq, heads.c.hash, max_seq).where(heads.c.id == 1)
+        ).one_or_none()
+        if head is None:
+            return self._result(0, 0, 0, GENESIS, 0, Finding("deleted", "the chain head is gone"))
+        head_seq, head_hash, top_seq = int(head[0]), str(head[1]), head[2]
+        stored = [
+            StoredCheckpoint(*row)
+            for row in conn.execute(
+                select(*checkpoints.c).order_by(checkpoints.c.seq, checkpoints.c.id)
+            )
+        ]
+        finding = self._check_signatures(stored, public_key)
+        if finding is not None:
+            return self._result(0, 0, 0, GENESIS, 0, finding)
+        start_seq, start_hash = 0, GENESIS
+        if from_last_checkpoint and stored:
+            newest = stored[-1]
+            start_seq, start_hash = newest.seq, newest.head_hash
+            stored = [newest]
+        by_seq: dict[int, list[StoredCheckpoint]] = {}
+        for cp in stored:
+            by_seq.setdefault(cp.seq, []).append(cp)
+        state = _State(expected=start_seq + 1, prev_hash=start_hash)
+        matched = 0
+        if start_seq == 0:
+            for cp in by_seq.pop(0, []):
+                if cp.head_hash != GENESIS:
+                    return self._result(start_seq, 0, 0, GENESIS, 0, _rewritten(cp, None, None, 0))
+                matched += 1
+        else:
+            anchor = self._row_at(start_seq)
+            cp = by_seq.pop(start_seq)[0]
+            if anchor is None or anchor[22] != cp.head_hash:
+                # The newest checkpoint no longer matches: look at the whole trail instead.
+                return self.run(public_key=public_key, from_last_checkpoint=False)
+            matched += 1
+            state.prev_id, state.prev_seq = int(anchor[0]), start_seq
+        last_good_cp = start_seq
+        after = start_seq if start_seq else -(2**62)
+        count = 0
+        loads, dumps, sha256, iso = orjson.loads, orjson.dumps, hashlib.sha256, self.iso
+        while True:
+            rows = conn.execute(
+                self.batch, {"after": after, "until": head_seq, "limit": self.batch_size}
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                seq = row[1]
+                if seq != state.expected:
+                    return self._result(
+                        start_seq, count, state.prev_seq, state.prev_hash, matched,
+                        self._bad_numbering(row, state),
+                    )  # fmt: skip
+                try:  # inlined _doc + _matches: this loop is the verification's speed
+                    intact = sha256(dumps({
+                        "seq": seq,
+                        "at": row[2] if iso is None else iso(row[2]),
+                        "user_id": row[3], "username": row[4], "role": row[5],
+                        "establishment_id": row[6], "session_id": row[7], "token_id": row[8],
+                        "ip": row[9], "user_agent": row[10], "how": row[11],
+                        "action": row[12], "level": row[13], "patient_ids": loads(row[14]),
+                        "categories": loads(row[15]), "purpose": row[16],
+                        "outcome": row[17], "reason": row[18], "record_count": row[19],
+                        "details": loads(row[20]), "prev_hash": row[21],
+                    }, option=JSON_OPTIONS)).hexdigest() == row[22]  # fmt: skip
+                except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
+                    intact = False
+                if not intact:
+                    return self._result(
+                        start_seq, count, state.prev_seq, state.prev_hash, matched,
+                        self._bad_content(row, state),
+                    )  # fmt: skip
+                if row[21] != state.prev_hash:
+                    return self._result(
+                        start_seq, count, state.prev_seq, state.prev_hash, matched,
+                        self._bad_link(row, state),
+                    )  # fmt: skip
+                signed = by_seq.pop(seq, None)
+                if signed is not None:
+                    for cp in signed:
+                        if cp.head_hash != row[22]:
+                            return self._result(
+                                start_seq, count, state.prev_seq, state.prev_hash, matched,
+                                _rewritten(cp, seq, row[0], last_good_cp),
+                            )  # fmt: skip
+                        matched += 1
+                    last_good_cp = seq
+                state.prev_hash, state.prev_id, state.prev_seq = row[22], row[0], seq
+                state.expected = seq + 1
+                count += 1
+            after = rows[-1][1]
+        last_seq = state.prev_seq
+        finding = self._check_head(state, head_seq, head_hash, top_seq)
+        if finding is None and by_seq:
+            cp = min((c for cps in by_seq.values() for c in cps), key=lambda c: c.seq)
+            finding = Finding(
+                "deleted",
+                f"event seq {last_seq + 1} and after are missing: signed checkpoint #{cp.id} "
+                f"vouches for seq {cp.seq} but the chain ends at seq {last_seq} "
+                "(truncated tail)",
+                seq=last_seq + 1,
+                checkpoint_id=cp.id,
+            )
+        return self._result(start_seq, count, last_seq, state.prev_hash, matched, finding)
+
+    @staticmethod
+    def _result(
+        first: int, count: int, last: int, last_hash: str, matched: int, finding: Finding | None
+    ) -> dict[str, Any]:
+        return {
+            "events": count,
+            "first_seq": first,
+            "last_seq": last,
+            "last_hash": last_hash,
+            "checkpoints": matched,
+            "finding": finding,
+        }
+
+    def _check_signatures(
+        self, stored: list[StoredCheckpoint], public_key: Ed25519PublicKey | None
+    ) -> Finding | None:
+        if not stored:
+            return None
+        if public_key is None:
+            raise ConfigurationError(
+                f"{len(stored)} signed checkpoints cannot be checked without the audit key "
+                f"file ({AUDIT_KEY_ENV})"
+            )
+        key_id = key_id_of(public_key)
+        for cp in stored:
+            if cp.key_id != key_id:
+                return Finding(
+                    "checkpoint",
+                    f"checkpoint #{cp.id} (seq {cp.seq}) is signed by unknown key {cp.key_id[:16]}",
+                    seq=cp.seq,
+                    checkpoint_id=cp.id,
+                )
+            signed_at = cp.signed_at
+            if isinstance(signed_at, str):
+                signed_at = datetime.fromisoformat(signed_at)
+            if signed_at.tzinfo is None:
+                signed_at = signed_at.replace(tzinfo=UTC)
+            try:
+                public_key.verify(
+                    base64.b64decode(cp.signature),
+                    checkpoint_message(cp.seq, cp.head_hash, signed_at, cp.key_id),
+                )
+            except (InvalidSignature, ValueError):
+                return Finding(
+                    "checkpoint",
+                    f"checkpoint #{cp.id} (seq {cp.seq}) has a bad signature: forged or altered",
+                    seq=cp.seq,
+                    checkpoint_id=cp.id,
+                )
+        return None
+
+    def _check_head(
+        self, state: _State, head_seq: int, head_hash: str, top_seq: int | None
+    ) -> Finding | None:
+        last = state.prev_seq
+        if last < head_seq:
+            return Finding(
+                "deleted",
+                f"events seq {last + 1}..{head_seq} are missing: the chain head says "
+                f"{head_seq} events but the chain ends at seq {last} (truncated tail)",
+                seq=last + 1,
+            )
+        if head_hash != state.prev_hash:
+            return Finding(
+                "modified",
+                f"event seq {last} (id {state.prev_id}) is not the one the chain head "
+                "records: replaced, or the head was altered",
+                seq=last,
+                event_id=state.prev_id,
+            )
+        if top_seq is not None and top_seq > head_seq:
+            row = self._row_after(head_seq)
+            return Finding(
+                "inserted",
+                f"event seq {head_seq + 1} (id {row[0] if row else '?'}) lies beyond the chain "
+                f"head (seq {head_seq}): inserted",
+                seq=head_seq + 1,
+                event_id=int(row[0]) if row else None,
+            )
+        return None
+
+    # --- locating what went wrong (failure path only) --------------------------------
+    def _row_at(self, seq: int) -> Row | None:
+        row = self.conn.execute(select(*self.columns).where(events.c.seq == seq)).first()
+        return tuple(row) if row is not None else None
+
+    def _row_after(self, seq: int) -> Row | None:
+        row = self.conn.execute(
+            select(*self.columns).where(events.c.seq > seq).order_by(events.c.seq).limit(1)
+        ).first()
+        return tuple(row) if row is not None else None
+
+    def _where(self, **equal: Any) -> list[Row]:
+        stmt = select(events.c.id, events.c.seq)
+        for name, value in equal.items():
+            stmt = stmt.where(events.c[name] == value)
+        return [tuple(r) for r in self.conn.execute(stmt.order_by(events.c.seq))]
+
+    def _original_seq(self, row: Row) -> int | None:
+        """The seq this event was written at, if it hashes right at another one."""
+        seq = int(row[1])
+        candidates: list[int] = []
+        if row[21] == GENESIS:
+            candidates.append(1)
+        candidates += [int(s) + 1 for _, s in self._where(hash=row[21])]
+        for delta in range(1, SEARCH_WINDOW + 1):
+            candidates += [seq - delta, seq + delta]
+        for candidate in candidates:
+            if candidate != seq and candidate > 0 and self._matches(row, candidate):
+                return candidate
+        return None
+
+    def _bad_numbering(self, row: Row, state: _State) -> Finding:
+        seq, event_id = int(row[1]), int(row[0])
+        if seq > state.expected:
+            span = (
+                f"{state.expected}" if seq == state.expected + 1 else f"{state.expected}..{seq - 1}"
+            )
+            return Finding(
+                "deleted",
+                f"event seq {span} is missing (deleted); the chain resumes at seq {seq} "
+                f"(id {event_id})",
+                seq=state.expected,
+            )
+        return Finding(
+            "inserted",
+            f"event id {event_id} repeats seq {seq}, already taken: inserted",
+            seq=seq,
+            event_id=event_id,
+        )
+
+    def _bad_content(self, row: Row, state: _State) -> Finding:
+        seq, event_id = int(row[1]), int(row[0])
+        original = self._original_seq(row)
+        if original is not None and original < seq:
+            # Written earlier in the chain, pushed down: events were put in before it.
+            first = self._row_at(original)
+            first_id = int(first[0]) if first else None
+            return Finding(
+                "inserted",
+                f"event seq {original} (id {first_id}) was inserted: event id {event_id}, "
+                f"written at seq {original}, now stands at seq {seq}",
+                seq=original,
+                event_id=first_id,
+            )
+        if original is not None:
+            # Written later, pulled up: either its predecessors were deleted and the chain
+            # renumbered, or events were swapped (the one written here is elsewhere).
+            displaced = [r for r in self._where(prev_hash=state.prev_hash) if r[0] != event_id]
+            if displaced:
+                other_id, other_seq = displaced[0]
+                return Finding(
+                    "reordered",
+                    f"event seq {seq} (id {event_id}) was written at seq {original}; the event "
+                    f"written at seq {seq} (id {other_id}) now stands at seq {other_seq}: "
+                    "events reordered",
+                    seq=seq,
+                    event_id=event_id,
+                )
+            return Finding(
+                "deleted",
+                f"event seq {seq}{'' if original == seq + 1 else f'..{original - 1}'} was "
+                f"deleted and the later events renumbered (event id {event_id}, written at "
+                f"seq {original}, now stands at seq {seq})",
+                seq=seq,
+            )
+        following = self._row_after(seq)
+        if following is not None and following[21] == state.prev_hash:
+            return Finding(
+                "inserted",
+                f"event seq {seq} (id {event_id}) was inserted: the event after it is chained "
+                "to the one before it",
+                seq=seq,
+                event_id=event_id,
+            )
+        return Finding(
+            "modified",
+            f"event seq {seq} (id {event_id}) was modified: its content no longer matches its hash",
+            seq=seq,
+            event_id=event_id,
+        )
+
+    def _bad_link(self, row: Row, state: _State) -> Finding:
+        seq, event_id = int(row[1]), int(row[0])
+        if state.prev_id is None:
+            return Finding(
+                "deleted",
+                f"event seq {seq} (id {event_id}) does not follow the start of the chain: "
+                "what came before it was removed or replaced",
+                seq=seq,
+                event_id=event_id,
+            )
+        elsewhere = [r for r in self._where(hash=row[21]) if r[1] != state.prev_seq]
+        if elsewhere:
+            other_id, other_seq = elsewhere[0]
+            return Finding(
+                "reordered",
+                f"event seq {seq} (id {event_id}) is chained to event id {other_id}, which "
+                f"now stands at seq {other_seq}: events reordered",
+                seq=seq,
+                event_id=event_id,
+            )
+        return Finding(
+            "modified",
+            f"event seq {state.prev_seq} (id {state.prev_id}) was rewritten (content and hash "
+            f"changed): event seq {seq} was chained to a different event",
+            seq=state.prev_seq,
+            event_id=state.prev_id,
+        )
+
+
+@dataclass
+class _State:
+    expected: int
+    prev_hash: str
+    prev_id: int | None = None
+    prev_seq: int = 0
+
+
+def _rewritten(cp: StoredCheckpoint, seq: int | None, event_id: Any, last_good: int) -> Finding:
+    where = f"event seq {seq} (id {event_id})" if seq else "the empty chain"
+    return Finding(
+        "checkpoint",
+        f"signed checkpoint #{cp.id} (seq {cp.seq}) no longer matches {where}: the chain was "
+        f"rewritten between seq {last_good + 1} and seq {cp.seq}",
+        seq=cp.seq,
+        event_id=int(event_id) if event_id is not None else None,
+        checkpoint_id=cp.id,
+    )
+
+
+# --- checkpoints --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckpointResult:
+    checkpoint_id: int
+    seq: int
+    head_hash: str
+    key_id: str
+    verified: VerifyReport
+
+
+def checkpoint(
+    db: Database, key: AuditKey, *, entry: Entry | None = None, now: datetime | None = None
+) -> CheckpointResult:
+    """Sign the chain head, after checking the chain since the newest checkpoint (a broken
+    chain is never signed), and record that in the trail (``entry``, default a system
+    event)."""
+    report = verify(db, public_key=key.public, from_last_checkpoint=True)
+    if report.finding is not None:
+        raise TrailBrokenError(report.finding)
+    signed_at = (now or datetime.now(UTC)).astimezone(UTC)
+    message = checkpoint_message(report.last_seq, report.last_hash, signed_at, key.key_id)
+    signature = base64.b64encode(key.private.sign(message)).decode()
+    with db.transaction() as session:
+        row = AuditCheckpoint(
+            seq=report.last_seq,
+            head_hash=report.last_hash,
+            signed_at=signed_at,
+            key_id=key.key_id,
+            signature=signature,
+            active=True,
+        )
+        session.add(row)
+        session.flush()
+        base = entry or Entry(action="audit.checkpoint", outcome="allowed", how="system")
+        details = {
+            **base.details,
+            "checkpoint_id": row.id,
+            "seq": report.last_seq,
+            "head_hash": report.last_hash,
+            "key_id": key.key_id,
+        }
+        record(session, _with_details(base, details), now=signed_at)
+        checkpoint_id = row.id
+    return CheckpointResult(
+        checkpoint_id=checkpoint_id,
+        seq=report.last_seq,
+        head_hash=report.last_hash,
+        key_id=key.key_id,
+        verified=report,
+    )
+
+
+def _with_details(entry: Entry, details: dict[str, Any]) -> Entry:
+    return replace(entry, details=details)
+
+
+class TrailBrokenError(HygieError):
+    """The trail failed verification."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"the audit trail is not intact: {finding.message}")
+        self.finding = finding
+
+
+# --- export -------------------------------------------------------------------------------
+def iter_events(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    batch_size: int = 5000,
+) -> Iterator[dict[str, Any]]:
+    """The trail's events in seq order, as plain dicts (``at`` as ISO 8601 UTC), between
+    ``since`` (inclusive) and ``until`` (exclusive)."""
+    with db.engine.connect() as conn:
+        walker = _Walker(conn, batch_size=batch_size)
+        stmt = walker.batch
+        # Bound as the model's column type, so that both databases compare timestamps.
+        if since is not None:
+            stmt = stmt.where(events.c.at >= literal(since, UTCDateTime()))
+        if until is not None:
+            stmt = stmt.where(events.c.at < literal(until, UTCDateTime()))
+        top = conn.execute(select(func.max(events.c.seq))).scalar()
+        after = -(2**62)
+        while True:
+            rows = conn.execute(
+                stmt, {"after": after, "until": top or 0, "limit": batch_size}
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                doc = walker._doc(tuple(row))
+                yield {"id": row[0], **doc, "hash": row[22]}
+            after = rows[-1][1]
+
+
+SYSLOG_FACILITY = 13  # log audit
+SYSLOG_SD_ID = "hygie@32473"  # 32473: the private enterprise number RFC 5612 sets aside
+_SEVERITY = {"allowed": 6, "denied": 4, "failed": 3, "contained": 2}  # info .. critical
+_SD_FIELDS = (
+    "seq", "id", "user_id", "username", "role", "establishment_id", "session_id", "token_id",
+    "ip", "user_agent", "how", "action", "level", "purpose", "outcome", "reason",
+    "record_count", "hash", "prev_hash",
+)  # fmt: skip
+
+
+def syslog_line(event: dict[str, Any], *, hostname: str | None = None) -> str:
+    """One event as an RFC 5424 message: the event's fields as structured data, with the
+    patients, categories and details; severity from the outcome."""
+    import socket
+
+    pri = SYSLOG_FACILITY * 8 + _SEVERITY.get(str(event["outcome"]), 5)
+    host = _syslog_token(hostname or socket.gethostname(), 255)
+    params = [(name, event[name]) for name in _SD_FIELDS if event.get(name) is not None]
+    params.append(("patients", ",".join(str(p) for p in event["patient_ids"])))
+    params.append(("categories", ",".join(event["categories"])))
+    if event["details"]:
+        params.append(("details", orjson.dumps(event["details"], option=JSON_OPTIONS).decode()))
+    data = " ".join(f'{name}="{_sd_escape(str(value))}"' for name, value in params)
+    who = event.get("username") or "system"
+    message = f"{who} {event['action']} {event['outcome']} ({len(event['patient_ids'])} patients)"
+    return (
+        f"<{pri}>1 {event['at']} {host} hygie - {_syslog_token(str(event['action']), 32)} "
+        f"[{SYSLOG_SD_ID} {data}] {_no_controls(message)}"
+    )
+
+
+def _syslog_token(value: str, limit: int) -> str:
+    """A header field: printable US-ASCII without spaces, or ``-``."""
+    token = "".join(c if 33 <= ord(c) <= 126 else "_" for c in value)[:limit]
+    return token or "-"
+
+
+def _no_controls(value: str) -> str:
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
+
+
+def _sd_escape(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    return _no_controls(escaped)
