@@ -1,8 +1,195 @@
-"""``hygie user`` and ``hygie token``: accounts and API tokens."""
+"""``hygie user`` and ``hygie token``: accounts and API tokens.
+
+Secrets (a generated password, the TOTP provisioning URI, recovery codes, a token) are
+printed once on standard output and never stored in clear; everything else goes to
+standard error, so that ``TOKEN=$(hygie token issue NAME)`` captures the token alone.
+Each command is one unit of work: a refused input leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import getpass
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
 import typer
+
+from hygie.errors import NotFoundError, ValidationError
 
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (container without a passwd entry)
+        return "unknown"
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise ValidationError("nothing on standard input", field="password")
+    return line.rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '.', '_', '-'.")],
+    role: Annotated[str, typer.Option(help="Role in each establishment.")],
+    establishment: Annotated[
+        list[str], typer.Option(help="FINESS of an establishment (repeat for several).")
+    ],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
+    ] = False,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    rpps: Annotated[
+        str | None, typer.Option(help="RPPS number: creates the professional identity.")
+    ] = None,
+    family_name: Annotated[str | None, typer.Option(help="Professional's family name.")] = None,
+    given_name: Annotated[str | None, typer.Option(help="Professional's given name.")] = None,
+) -> None:
+    """Create an account with a habilitation per establishment and print its TOTP
+    provisioning URI and recovery codes."""
+    _run_user_add(
+        username=username,
+        role=role,
+        establishment=establishment,
+        password_stdin=password_stdin,
+        display_name=display_name,
+        rpps=rpps,
+        family_name=family_name,
+        given_name=given_name,
+    )
+
+
+def _run_user_add(
+    *,
+    username: str,
+    role: str,
+    establishment: list[str],
+    password_stdin: bool,
+    display_name: str | None,
+    rpps: str | None,
+    family_name: str | None,
+    given_name: str | None,
+) -> None:
+    from hygie.cli.main import clear_errors
+
+    @clear_errors
+    def run() -> None:
+        from hygie.auth.service import create_account
+        from hygie.cli.main import _load_or_fail, _open, err
+        from hygie.config import Settings
+
+        password = _read_password() if password_stdin else None
+        settings = Settings.from_env()
+        db = _open(settings)
+        _load_or_fail(settings)
+        with db.transaction() as session:
+            account = create_account(
+                session,
+                username=username,
+                role=role,
+                establishments=establishment,
+                password=password,
+                now=datetime.now(UTC),
+                how="cli",
+                display_name=display_name,
+                rpps=rpps,
+                family_name=family_name,
+                given_name=given_name,
+                operator=_operator(),
+            )
+        err.print(
+            f"created account {account.user.username} ({role} in "
+            f"{len(set(establishment))} establishment(s)); it signs in once its holder has "
+            "entered a first code from the authenticator",
+            highlight=False,
+        )
+        if account.generated_password is not None:
+            typer.echo(f"password: {account.generated_password}")
+        typer.echo(f"TOTP provisioning URI: {account.enrolment.uri}")
+        typer.echo("recovery codes (each works once; keep them offline):")
+        for code in account.enrolment.recovery_codes:
+            typer.echo(f"  {code}")
+
+    run()
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Deactivate an account and revoke its sessions and API tokens."""
+    from hygie.cli.main import clear_errors
+
+    @clear_errors
+    def run() -> None:
+        from hygie.auth.service import disable_account
+        from hygie.cli.main import _open, out
+        from hygie.config import Settings
+
+        db = _open(Settings.from_env())
+        with db.transaction() as session:
+            done = disable_account(
+                session,
+                username=username,
+                now=datetime.now(UTC),
+                how="cli",
+                operator=_operator(),
+            )
+        state = "disabled" if done.was_active else "was already disabled"
+        out.print(
+            f"account {done.user.username} {state}; revoked {done.sessions_revoked} "
+            f"session(s) and {done.tokens_revoked} token(s)",
+            highlight=False,
+        )
+
+    run()
+
+
+@token_app.command("issue")
+def token_issue(
+    username: Annotated[str, typer.Argument(help="Account the token acts for.")],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds (60 to 86400).")] = 3600,
+    scope: Annotated[str, typer.Option(help="read or write.")] = "read",
+) -> None:
+    """Print a new API bearer token (shown once, stored hashed, audited)."""
+    from hygie.cli.main import clear_errors
+
+    @clear_errors
+    def run() -> None:
+        from hygie.auth.tokens import check_scope, check_ttl, issue_token
+        from hygie.cli.main import _open, err
+        from hygie.config import Settings
+        from hygie.storage import staff as staff_store
+
+        lifetime = check_ttl(ttl)
+        check_scope(scope)
+        db = _open(Settings.from_env())
+        name = username.strip().lower()
+        with db.transaction() as session:
+            user = staff_store.user_by_username(session, name)
+            if user is None:
+                raise NotFoundError(f"no account named {name}", field="username")
+            issued = issue_token(
+                session,
+                user=user,
+                scope=scope,
+                ttl=lifetime,
+                now=datetime.now(UTC),
+                how="cli",
+                details={"operator": _operator()},
+            )
+        err.print(
+            f"{scope} token for {user.username}, expires {issued.row.expires_at:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
+        )
+        typer.echo(issued.secret)
+
+    run()

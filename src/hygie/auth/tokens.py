@@ -1,0 +1,213 @@
+"""API bearer tokens: short-lived, bound to one account, scoped, revocable, stored hashed.
+
+A token is ``hyg_`` followed by 256 random bits (URL-safe base64). It is shown once, when
+issued; the table keeps its SHA-256 only. Scope ``read`` allows reading; ``write`` allows
+reading and writing. The account's habilitations still decide what the token may reach:
+the token only says who is asking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hygie.auth import trail
+from hygie.auth.errors import TOKEN_INVALID, AuthenticationFailed, ScopeDenied
+from hygie.errors import ValidationError
+from hygie.models import ApiToken, User
+
+PREFIX = "hyg_"
+SCOPES = ("read", "write")
+DEFAULT_TTL = timedelta(hours=1)
+MIN_TTL = timedelta(minutes=1)
+MAX_TTL = timedelta(hours=24)
+_ALLOWS = {"read": {"read"}, "write": {"read", "write"}}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    row: ApiToken
+    secret: str  # shown once; never stored
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_ttl(seconds: int) -> timedelta:
+    ttl = timedelta(seconds=seconds)
+    if not MIN_TTL <= ttl <= MAX_TTL:
+        raise ValidationError(
+            f"between {int(MIN_TTL.total_seconds())} and {int(MAX_TTL.total_seconds())} "
+            "seconds (1 hour by default)",
+            field="ttl",
+        )
+    return ttl
+
+
+def check_scope(scope: str) -> str:
+    if scope not in SCOPES:
+        raise ValidationError(f"one of {', '.join(SCOPES)}", field="scope")
+    return scope
+
+
+def issue_token(
+    session: Session,
+    *,
+    user: User,
+    scope: str,
+    ttl: timedelta,
+    now: datetime,
+    how: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    details: dict[str, str] | None = None,
+) -> IssuedToken:
+    """A new token for ``user`` (active), recorded in the trail."""
+    check_scope(scope)
+    check_ttl(int(ttl.total_seconds()))
+    if not user.active:
+        raise ValidationError(f"account {user.username} is disabled", field="username")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        token_hash=_digest(secret),
+        user_id=user.id,
+        scope=scope,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    session.flush()
+    trail.note(
+        session,
+        action="token.issue",
+        outcome="allowed",
+        how=how,
+        now=now,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        token_id=row.id,
+        details={"scope": scope, "expires_at": row.expires_at.isoformat(), **(details or {})},
+    )
+    return IssuedToken(row=row, secret=secret)
+
+
+def verify_token(
+    session: Session,
+    secret: str,
+    *,
+    operation: str,
+    now: datetime,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    how: str = "api",
+) -> tuple[ApiToken, User]:
+    """The token behind ``secret`` and its account, if the token is live and its scope
+    allows ``operation`` (read or write); its use is recorded either way. Raises
+    AuthenticationFailed (401) or ScopeDenied (403)."""
+    found = None
+    if secret.startswith(PREFIX):
+        found = session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == _digest(secret))
+        ).first()
+    if found is None:
+        trail.note(
+            session,
+            action="token.use",
+            outcome="denied",
+            how=how,
+            now=now,
+            ip=ip,
+            user_agent=user_agent,
+            reason="unknown token",
+        )
+        raise AuthenticationFailed(TOKEN_INVALID)
+    token, user = found
+    problem = None
+    if token.revoked_at is not None:
+        problem = "revoked token"
+    elif now >= token.expires_at:
+        problem = "expired token"
+    elif not user.active:
+        problem = "account disabled"
+    elif operation not in _ALLOWS.get(token.scope, set()):
+        problem = f"scope {token.scope} does not allow {operation}"
+
+    def _note(outcome: str, reason: str | None) -> None:
+        trail.note(
+            session,
+            action="token.use",
+            outcome=outcome,
+            how=how,
+            now=now,
+            user=user,
+            ip=ip,
+            user_agent=user_agent,
+            token_id=token.id,
+            reason=reason,
+            details={"operation": operation, "scope": token.scope},
+        )
+
+    _note("denied" if problem else "allowed", problem)
+    if problem is not None:
+        if problem.startswith("scope"):
+            raise ScopeDenied
+        raise AuthenticationFailed(TOKEN_INVALID)
+    token.last_used_at = now
+    return token, user
+
+
+def revoke_token(
+    session: Session, *, token: ApiToken, now: datetime, how: str, reason: str = "revoked"
+) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = now
+    session.flush()
+    trail.note(
+        session,
+        action="token.revoke",
+        outcome="allowed",
+        how=how,
+        now=now,
+        user=session.get(User, token.user_id),
+        token_id=token.id,
+        reason=reason[:500],
+    )
+
+
+def revoke_user_tokens(
+    session: Session, *, user: User, now: datetime, how: str, reason: str
+) -> int:
+    """Revoke every live token of ``user``; how many there were. One event records them."""
+    ids = list(
+        session.scalars(
+            select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    if ids:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_(ids))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    trail.note(
+        session,
+        action="token.revoke_all",
+        outcome="allowed",
+        how=how,
+        now=now,
+        user=user,
+        reason=reason[:500],
+        details={"tokens": ids},
+    )
+    return len(ids)
