@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hygie.config import Settings
-from hygie.errors import ConfigurationError
+from hygie.errors import ConfigurationError, ConflictError
 from hygie.kit.crypto import Keyring, install_keyring
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -73,9 +73,17 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A unit of work: committed once if the block succeeds, rolled back otherwise."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A unit of work: committed once if the block succeeds, rolled back otherwise.
+
+        A uniqueness race lost to a concurrent writer (the same NIR, username or invoice
+        number written at the same moment) is reported as a conflict, not a crash."""
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise ConflictError(
+                "a concurrent change conflicts with this one; check and try again"
+            ) from exc
 
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest revision."""

@@ -34,10 +34,14 @@ from hygie.generate.pools import (
 from hygie.kit.crypto import Keyring
 from hygie.kit.identifiers import nir_key
 from hygie.kit.text import search_key
-from hygie.models import ActSystem
+from hygie.models import ActSystem, AmcCoverage, AmoCoverage, ClinicalNote, Patient
+from hygie.models.types import context_of
 
 PARIS = ZoneInfo("Europe/Paris")
-NIR_CONTEXT = "patients.nir"
+NIR_CONTEXT = context_of(Patient.nir)
+INSURED_NIR_CONTEXT = context_of(AmoCoverage.insured_nir)
+MEMBER_NUMBER_CONTEXT = context_of(AmcCoverage.member_number)
+NOTE_CONTEXT = context_of(ClinicalNote.text)
 HISTORY_DAYS = 120  # a few months of past activity
 AHEAD_DAYS = 30
 SLOT_MINUTES = 10
@@ -544,7 +548,7 @@ class ChunkMaker:
                 regime,
                 f"{dep}1",
                 f"CPAM {dep}",
-                self.ring.encrypt(insured, "amo_coverages.insured_nir"),
+                self.ring.encrypt(insured, INSURED_NIR_CONTEXT),
                 "dependant" if dependant else "insured",
                 start,
                 until,
@@ -562,9 +566,7 @@ class ChunkMaker:
                     pid,
                     number,
                     name,
-                    self.ring.encrypt(
-                        f"{rng.randrange(10**10):010d}", "amc_coverages.member_number"
-                    ),
+                    self.ring.encrypt(f"{rng.randrange(10**10):010d}", MEMBER_NUMBER_CONTEXT),
                     rng.random() < 0.9,
                     amc_start,
                     amc_until,
@@ -885,7 +887,7 @@ class ChunkMaker:
                 author,
                 kind,
                 at,
-                self.ring.encrypt(text, "clinical_notes.text"),
+                self.ring.encrypt(text, NOTE_CONTEXT),
             ),
         )
 

@@ -17,7 +17,15 @@ from sqlalchemy import Connection
 from hygie.db import Database
 from hygie.errors import ConflictError, ValidationError
 from hygie.generate import encode
-from hygie.generate.patients import COLUMNS, PATCHABLE, TABLE_ORDER, Chunk, ChunkMaker
+from hygie.generate.patients import (
+    COLUMNS,
+    INSURED_NIR_CONTEXT,
+    NIR_CONTEXT,
+    PATCHABLE,
+    TABLE_ORDER,
+    Chunk,
+    ChunkMaker,
+)
 from hygie.generate.plan import Plan, build_plan
 from hygie.kit.crypto import Keyring, install_keyring
 from hygie.kit.identifiers import nir_key
@@ -134,15 +142,15 @@ class _NirRegistry:
             if candidate not in self.seen:
                 break
         row = list(chunk.rows["patients"][row_index])
-        row[_PATIENT_NIR] = self.ring.encrypt(candidate, "patients.nir")
-        row[_PATIENT_NIR_HASH] = self.ring.blind_index(candidate, "patients.nir")
+        row[_PATIENT_NIR] = self.ring.encrypt(candidate, NIR_CONTEXT)
+        row[_PATIENT_NIR_HASH] = self.ring.blind_index(candidate, NIR_CONTEXT)
         chunk.rows["patients"][row_index] = tuple(row)
         pid = row[0]
         amo = chunk.rows["amo_coverages"]
         for i, cov in enumerate(amo):
             if cov[_AMO_PATIENT] == pid and cov[_AMO_BENEFICIARY] == "insured":
                 fixed = list(cov)
-                fixed[_AMO_NIR] = self.ring.encrypt(candidate, "amo_coverages.insured_nir")
+                fixed[_AMO_NIR] = self.ring.encrypt(candidate, INSURED_NIR_CONTEXT)
                 amo[i] = tuple(fixed)
         self.fixed += 1
         return candidate

@@ -59,3 +59,12 @@ def search_key_type(length: int) -> String:
     """A normalised search key compared byte-wise, so that prefix LIKE uses a b-tree index
     on PostgreSQL whatever the database's collation."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def context_of(attribute: Any) -> str:
+    """The encryption context of an encrypted mapped column (``context_of(Patient.nir)``):
+    the one name under which its values are sealed, for code that writes them in bulk."""
+    column_type = attribute.property.columns[0].type
+    if not isinstance(column_type, EncryptedText):
+        raise TypeError(f"{attribute} is not an encrypted column")
+    return column_type.context

@@ -41,12 +41,13 @@ from hygie.models import (
     Profession,
     Professional,
 )
+from hygie.models.types import context_of
 from hygie.patients import rules
 from hygie.storage import care as care_store
 from hygie.storage import common
 from hygie.storage import patients as store
 
-NIR_CONTEXT = "patients.nir"
+NIR_CONTEXT = context_of(Patient.nir)
 
 
 def name_key(name: str) -> str:
