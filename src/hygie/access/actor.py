@@ -1,0 +1,88 @@
+"""Who is asking: an account, its roles per establishment today, and how it reached us."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from hygie.errors import NotFoundError
+from hygie.kit.time import local_date
+from hygie.models import Role
+from hygie.storage import staff as staff_store
+
+HOW = frozenset({"web", "api", "cli", "hl7", "export", "system"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    username: str
+    human: bool
+    professional_id: int | None
+    # Establishment id -> roles held there under a habilitation valid today.
+    roles: Mapping[int, frozenset[Role]]
+    how: str
+    session_id: int | None = None
+    token_id: int | None = None
+    token_scope: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    purpose: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def establishments(self) -> frozenset[int]:
+        return frozenset(e for e, roles in self.roles.items() if roles)
+
+    def roles_in(self, establishment_ids: frozenset[int]) -> frozenset[Role]:
+        found: set[Role] = set()
+        for est in establishment_ids & self.establishments:
+            found |= self.roles[est]
+        return frozenset(found)
+
+    def main_role(self) -> str | None:
+        every = sorted({r.value for roles in self.roles.values() for r in roles})
+        return ",".join(every) or None
+
+
+def load_actor(
+    session: Session,
+    *,
+    username: str,
+    how: str,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    token_scope: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    purpose: str | None = None,
+    now: datetime | None = None,
+) -> Actor:
+    """The actor for an authenticated account (the caller has authenticated it)."""
+    if how not in HOW:
+        raise ValueError(f"unknown channel {how!r}")
+    user = staff_store.user_by_username(session, username)
+    if user is None or not user.active:
+        raise NotFoundError("no such active account", field="username")
+    today = local_date(now or datetime.now(UTC))
+    roles: dict[int, set[Role]] = {}
+    for hab in staff_store.habilitations_of(session, user.id):
+        if hab.valid_on(today):
+            roles.setdefault(hab.establishment_id, set()).add(hab.role)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        human=user.kind.value == "human",
+        professional_id=user.professional_id,
+        roles={e: frozenset(r) for e, r in roles.items()},
+        how=how,
+        session_id=session_id,
+        token_id=token_id,
+        token_scope=token_scope,
+        ip=ip,
+        user_agent=user_agent,
+        purpose=purpose,
+    )

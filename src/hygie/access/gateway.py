@@ -1,0 +1,352 @@
+"""The gateway: what entry points call to reach patient data.
+
+Every function takes an :class:`Actor`, decides with :mod:`hygie.access.policy`, reads
+through the storage layer, keeps only what the decision allows, and writes the audit
+event in the same transaction as the read. A refusal is audited in a transaction of its
+own, committed before the error reaches the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hygie.access import audit
+from hygie.access.actor import Actor
+from hygie.access.policy import CLINICAL, Action, Category, Decision, decide
+from hygie.clinical.care_team import care_team
+from hygie.db import Database
+from hygie.errors import HygieError, NotFoundError, ValidationError
+from hygie.kit.text import clean_text, search_key
+from hygie.models import BreakGlass, Role
+from hygie.storage import access as store
+from hygie.storage import patients as patient_store
+
+MIN_SEARCH_LETTERS = 2
+MAX_RESULTS = 50
+BREAK_GLASS_DURATION = timedelta(hours=4)
+BREAK_GLASS_REASONS = {
+    "emergency": "Urgence vitale",
+    "continuity": "Continuité des soins (patient pris en charge hors équipe)",
+    "on_call": "Garde ou astreinte",
+    "patient_request": "Demande du patient",
+    "other": "Autre (préciser)",
+}
+# Roles that need the full NIR (coverage and billing work); others see it masked.
+NIR_ROLES = frozenset({Role.SECRETARY, Role.BILLING_OFFICER})
+
+
+class AccessDenied(HygieError):
+    """The gate refused; the refusal is in the trail."""
+
+    def __init__(self, message: str, *, break_glass_possible: bool = False) -> None:
+        super().__init__(message)
+        self.break_glass_possible = break_glass_possible
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """One line of a search result or a list: identity only, never clinical content."""
+
+    id: int
+    birth_name: str
+    used_name: str | None
+    first_name: str
+    sex: str
+    birth_date: date
+    identity_status: str
+    establishment_ids: tuple[int, ...]
+
+
+@dataclass
+class Chart:
+    patient_id: int
+    blocks: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # category -> why
+    basis: str | None = None
+
+
+def _entry(actor: Actor, **values: Any) -> audit.Entry:
+    values.setdefault("purpose", actor.purpose)
+    return audit.Entry(
+        user_id=actor.user_id, username=actor.username, role=actor.main_role(),
+        session_id=actor.session_id, token_id=actor.token_id, ip=actor.ip,
+        user_agent=actor.user_agent, how=actor.how, **values,
+    )  # fmt: skip
+
+
+def _refuse(
+    db: Database,
+    actor: Actor,
+    *,
+    action: str,
+    patient_ids: list[int],
+    categories: list[str],
+    reason: str,
+) -> None:
+    with db.transaction() as session:
+        audit.record(
+            session,
+            _entry(
+                actor,
+                action=action,
+                outcome="denied",
+                patient_ids=patient_ids,
+                categories=categories,
+                reason=reason,
+            ),
+        )
+
+
+def search_patients(
+    db: Database,
+    actor: Actor,
+    *,
+    name: str,
+    birth_date: date | None = None,
+    first_name: str | None = None,
+    limit: int = 20,
+) -> list[PatientSummary]:
+    """Identity summaries of the patients, in the actor's establishments where their roles
+    may read identities, whose birth or used name starts with ``name``."""
+    key = search_key(name) if isinstance(name, str) else ""
+    if len(key.replace(" ", "")) < MIN_SEARCH_LETTERS:
+        raise ValidationError(
+            f"type at least {MIN_SEARCH_LETTERS} letters of the name", field="name"
+        )
+    limit = max(1, min(int(limit), MAX_RESULTS))
+    where = frozenset(
+        est for est, roles in actor.roles.items()
+        if any(decide(role=r.value, action="read", category="identity", in_scope=True,
+                      care_relationship=None, break_glass=False).allowed for r in roles)
+    )  # fmt: skip
+    criteria = {"name": key, "birth_date": birth_date.isoformat() if birth_date else None}
+    if not where:
+        _refuse(db, actor, action="patient.search", patient_ids=[], categories=["identity"],
+                reason="no role allowed to search patients")  # fmt: skip
+        raise AccessDenied("your roles do not allow searching patients")
+    with db.transaction() as session:
+        rows = store.search_in(
+            session, establishment_ids=where, name_key=key, birth_date=birth_date,
+            first_name_key=search_key(first_name) if first_name else None, limit=limit,
+        )  # fmt: skip
+        found = [
+            PatientSummary(
+                id=p.id, birth_name=p.birth_name, used_name=p.used_name, first_name=p.first_name,
+                sex=p.sex.value, birth_date=p.birth_date, identity_status=p.identity_status.value,
+                establishment_ids=tuple(sorted(ests)),
+            )
+            for p, ests in rows
+        ]  # fmt: skip
+        audit.record(
+            session,
+            _entry(actor, action="patient.search", outcome="allowed", level="summary",
+                   patient_ids=[p.id for p in found], categories=["identity"],
+                   record_count=len(found), details={"criteria": criteria}),
+        )  # fmt: skip
+    return found
+
+
+def _decisions(
+    db: Database, actor: Actor, patient_id: int, action: Action
+) -> tuple[dict[Category, Decision], frozenset[int]]:
+    now = datetime.now(UTC)
+    with db.sessions() as session:
+        ests = store.establishments_of(session, patient_id)
+        roles = actor.roles_in(ests)
+        relation = _care_relationship(session, actor, patient_id, ests, roles, now)
+        glass = store.live_break_glass(
+            session, user_id=actor.user_id, patient_id=patient_id, at=now
+        )
+    decisions: dict[Category, Decision] = {}
+    for category in Category:
+        best = Decision(False, "no role in the patient's establishments", hidden=True)
+        for role in sorted(roles):  # no role there: the patient stays hidden
+            d = decide(role=role.value, action=action.value, category=category.value,
+                       in_scope=bool(roles), care_relationship=relation, break_glass=glass is not None)  # fmt: skip
+            if d.allowed or (not best.allowed and not d.hidden):
+                best = d
+            if d.allowed:
+                break
+        decisions[category] = best
+    return decisions, ests
+
+
+def _care_relationship(
+    session: Any,
+    actor: Actor,
+    patient_id: int,
+    ests: frozenset[int],
+    roles: frozenset[Role],
+    now: datetime,
+) -> str | None:
+    mine = actor.establishments & ests
+    if actor.professional_id is not None:
+        for entry in care_team(session, patient_id=patient_id, at=now):
+            if entry.professional_id == actor.professional_id and (
+                entry.establishment_id is None or entry.establishment_id in mine
+            ):
+                return entry.source
+    if Role.PHARMACIST in roles and store.has_prescription_to_dispense(
+        session, patient_id=patient_id, establishment_ids=mine
+    ):
+        return "dispensing"
+    return None
+
+
+def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
+    """One patient's chart, each block only if the actor may read it."""
+    if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
+        raise ValidationError("is not a patient id", field="patient_id")
+    decisions, _ = _decisions(db, actor, patient_id, Action.READ)
+    allowed = [
+        c
+        for c, d in decisions.items()
+        if d.allowed and c not in (Category.AUDIT, Category.ACCOUNTS, Category.BILLING)
+    ]
+    if not allowed:
+        identity = decisions[Category.IDENTITY]
+        _refuse(
+            db,
+            actor,
+            action="chart.read",
+            patient_ids=[patient_id],
+            categories=[],
+            reason=identity.reason,
+        )
+        if identity.hidden:
+            raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
+        raise AccessDenied(identity.reason)
+    chart = Chart(patient_id=patient_id)
+    for category, decision in decisions.items():
+        if category in CLINICAL and not decision.allowed:
+            chart.withheld[category.value] = decision.reason
+    chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
+    with db.transaction() as session:
+        record = patient_store.load_record(session, patient_id)
+        if record is None:
+            raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
+        roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
+        chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+        audit.record(
+            session,
+            _entry(actor, action="chart.read", outcome="allowed", level="record",
+                   patient_ids=[patient_id], categories=sorted(chart.blocks), record_count=1,
+                   purpose=chart.basis, details={"withheld": sorted(chart.withheld)}),
+        )  # fmt: skip
+    return chart
+
+
+def _mask_nir(nir: str | None) -> str | None:
+    return None if nir is None else f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** *** **"
+
+
+def _blocks(
+    record: patient_store.PatientRecord, allowed: set[Category], *, full_nir: bool
+) -> dict[str, Any]:
+    p = record.patient
+    blocks: dict[str, Any] = {}
+    if Category.IDENTITY in allowed:
+        blocks["identity"] = {
+            "birth_name": p.birth_name, "birth_first_names": p.birth_first_names,
+            "used_name": p.used_name, "first_name": p.first_name, "sex": p.sex.value,
+            "birth_date": p.birth_date.isoformat(), "birth_place_code": p.birth_place_code,
+            "identity_status": p.identity_status.value,
+            "nir": p.nir if full_nir else _mask_nir(p.nir),
+            "deceased": record.death is not None,
+        }  # fmt: skip
+    if Category.CONTACT in allowed:
+        blocks["contact"] = {
+            "address_line": p.address_line, "postal_code": p.postal_code, "city": p.city,
+            "phone_mobile": p.phone_mobile, "phone_home": p.phone_home, "email": p.email,
+            "attending_physician_id": p.attending_physician_id,
+        }  # fmt: skip
+    if Category.COVERAGE in allowed:
+        blocks["coverage"] = {
+            "amo": [{"regime": c.regime_code, "fund": c.fund_name, "beneficiary": c.beneficiary.value,
+                     "valid_from": c.valid_from.isoformat(),
+                     "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in record.amo],
+            "amc": [{"organism": c.organism_name, "member_number": c.member_number if full_nir else None,
+                     "valid_from": c.valid_from.isoformat(),
+                     "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in record.amc],
+        }  # fmt: skip
+    if Category.APPOINTMENTS in allowed:
+        blocks["appointments"] = [
+            {"id": a.id, "start_at": a.start_at.isoformat(), "status": a.status.value,
+             "practitioner_id": a.practitioner_id, "reason": a.reason} for a in record.appointments
+        ]  # fmt: skip
+    if Category.STAYS in allowed:
+        blocks["stays"] = [
+            {"id": e.id, "kind": e.kind.value, "status": e.status.value, "start_at": e.start_at.isoformat(),
+             "end_at": e.end_at.isoformat() if e.end_at else None} for e in record.encounters
+        ]  # fmt: skip
+    if Category.ALLERGIES in allowed:
+        blocks["allergies"] = [
+            {"substance": a.substance, "reaction": a.reaction, "severity": a.severity.value,
+             "status": a.status.value} for a in record.allergies
+        ]  # fmt: skip
+    if Category.CONDITIONS in allowed:
+        blocks["conditions"] = [
+            {"code": c.code, "label": c.label, "status": c.status.value} for c in record.conditions
+        ]
+    if Category.NOTES in allowed:
+        blocks["notes"] = [
+            {"kind": n.kind.value, "written_at": n.written_at.isoformat(), "author_id": n.author_id,
+             "text": n.text} for n in record.notes
+        ]  # fmt: skip
+    if Category.PRESCRIPTIONS in allowed:
+        blocks["prescriptions"] = [
+            {"drug": r.drug_name, "dose": r.dose, "route": r.route.value, "frequency": r.frequency,
+             "duration_days": r.duration_days, "status": r.status.value} for r in record.prescriptions
+        ]  # fmt: skip
+    return blocks
+
+
+def break_glass(
+    db: Database,
+    actor: Actor,
+    *,
+    patient_id: int,
+    reason_code: str,
+    reason_text: str,
+    now: datetime | None = None,
+) -> BreakGlass:
+    """Open one patient's clinical record outside a care relationship, for a limited time,
+    with a reason; flagged for review by a security officer."""
+    now = now or datetime.now(UTC)
+    if reason_code not in BREAK_GLASS_REASONS:
+        raise ValidationError(f"one of {', '.join(BREAK_GLASS_REASONS)}", field="reason_code")
+    text = clean_text(reason_text, field="reason_text", max_length=1000)
+    if len(text) < 10:
+        raise ValidationError("explain in at least 10 characters", field="reason_text")
+    decisions, ests = _decisions(db, actor, patient_id, Action.READ)
+    clinical = [d for c, d in decisions.items() if c in CLINICAL]
+    if not any(d.break_glass_possible or d.allowed for d in clinical):
+        reason = (
+            decisions[Category.IDENTITY].reason
+            if not ests & actor.establishments
+            else "your roles do not open clinical content"
+        )
+        _refuse(
+            db, actor, action="break_glass", patient_ids=[patient_id], categories=[], reason=reason
+        )
+        if not ests & actor.establishments:
+            raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
+        raise AccessDenied(reason)
+    with db.transaction() as session:
+        grant = BreakGlass(
+            user_id=actor.user_id, patient_id=patient_id,
+            establishment_id=min(ests & actor.establishments), reason_code=reason_code,
+            reason_text=text, granted_at=now, expires_at=now + BREAK_GLASS_DURATION,
+        )  # fmt: skip
+        session.add(grant)
+        session.flush()
+        audit.record(
+            session,
+            _entry(actor, action="break_glass", outcome="allowed", patient_ids=[patient_id],
+                   categories=sorted(c.value for c in CLINICAL), purpose=f"break_the_glass:{reason_code}",
+                   reason=text, details={"grant_id": grant.id, "expires_at": grant.expires_at.isoformat()}),
+            now=now,
+        )  # fmt: skip
+    return grant

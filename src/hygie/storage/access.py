@@ -1,0 +1,101 @@
+"""Queries behind the access gate: where a patient has a file, identity summaries within a
+set of establishments, break-the-glass grants, dispensing relationships."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hygie.models import (
+    BreakGlass,
+    Patient,
+    PatientRegistration,
+    PatientState,
+    Prescription,
+    PrescriptionStatus,
+)
+
+
+def establishments_of(session: Session, patient_id: int) -> frozenset[int]:
+    return frozenset(
+        session.scalars(
+            select(PatientRegistration.establishment_id).where(
+                PatientRegistration.patient_id == patient_id
+            )
+        )
+    )
+
+
+def search_in(
+    session: Session,
+    *,
+    establishment_ids: Iterable[int],
+    name_key: str,
+    birth_date: date | None,
+    first_name_key: str | None,
+    limit: int,
+) -> Sequence[tuple[Patient, frozenset[int]]]:
+    """Active identities with a file in one of ``establishment_ids`` whose birth or used
+    name starts with ``name_key``, with the establishments (among those) of each."""
+    ids = list(establishment_ids)
+    found: dict[int, Patient] = {}
+    for column in (Patient.birth_name_key, Patient.used_name_key):
+        query = (
+            select(Patient)
+            .join(PatientRegistration, PatientRegistration.patient_id == Patient.id)
+            .where(
+                PatientRegistration.establishment_id.in_(ids),
+                column.startswith(name_key, autoescape=True),
+                Patient.state == PatientState.ACTIVE,
+            )
+        )
+        if birth_date is not None:
+            query = query.where(Patient.birth_date == birth_date)
+        if first_name_key:
+            query = query.where(Patient.first_name_key.startswith(first_name_key, autoescape=True))
+        for patient in session.scalars(query.order_by(column, Patient.id).limit(limit)):
+            found.setdefault(patient.id, patient)
+    patients = sorted(found.values(), key=lambda p: (p.birth_name_key, p.first_name_key, p.id))
+    patients = patients[:limit]
+    where: dict[int, set[int]] = {p.id: set() for p in patients}
+    for pid, est in session.execute(
+        select(PatientRegistration.patient_id, PatientRegistration.establishment_id).where(
+            PatientRegistration.patient_id.in_(list(where)),
+            PatientRegistration.establishment_id.in_(ids),
+        )
+    ):
+        where[pid].add(est)
+    return [(p, frozenset(where[p.id])) for p in patients]
+
+
+def live_break_glass(
+    session: Session, *, user_id: int, patient_id: int, at: datetime
+) -> BreakGlass | None:
+    return session.scalars(
+        select(BreakGlass)
+        .where(
+            BreakGlass.user_id == user_id,
+            BreakGlass.patient_id == patient_id,
+            BreakGlass.granted_at <= at,
+            BreakGlass.expires_at > at,
+        )
+        .order_by(BreakGlass.expires_at.desc())
+    ).first()
+
+
+def has_prescription_to_dispense(
+    session: Session, *, patient_id: int, establishment_ids: Iterable[int]
+) -> bool:
+    return (
+        session.scalars(
+            select(Prescription.id).where(
+                Prescription.patient_id == patient_id,
+                Prescription.establishment_id.in_(list(establishment_ids)),
+                Prescription.status == PrescriptionStatus.ACTIVE,
+            )
+        ).first()
+        is not None
+    )

@@ -1,0 +1,151 @@
+"""The gateway: search returns identity summaries only, a chart carries only what the
+actor's roles and care relationship allow, every access and refusal is in the trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hygie.access import gateway
+from hygie.access.actor import Actor, load_actor
+from hygie.access.trail import verify
+from hygie.clinical import service as clinical
+from hygie.db import Database
+from hygie.errors import NotFoundError, ValidationError
+from hygie.models import AuditEvent
+from hygie.patients import service as patients
+from hygie.scheduling import service as scheduling
+from hygie.staff import service as staff
+from tests.factories import DAY0, World, build_world, nir
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    with db.transaction() as s:
+        w = build_world(s)
+        admin = staff.create_user(s, username="it.admin", display_name="IT")
+        staff.grant_habilitation(
+            s, user_id=admin.id, establishment_id=w.est_a, role="it_admin", valid_from=DAY0
+        )
+    return w
+
+
+@pytest.fixture
+def patient(db: Database, world: World) -> int:
+    with db.transaction() as s:
+        p = patients.create_patient(
+            s, establishment_id=world.est_a, birth_name="Martin", birth_first_names=["Alice"],
+            sex="female", birth_date=date(1980, 5, 3), nir=nir(sex=2), birth_place_code="75056",
+            identity_status="qualified",
+        ).patient  # fmt: skip
+        clinical.record_allergy(
+            s, patient_id=p.id, establishment_id=world.est_a, substance="Pénicillines",
+            reaction="urticaire", severity="severe", recorded_by_id=world.physician,
+        )  # fmt: skip
+        clinical.write_note(
+            s, patient_id=p.id, establishment_id=world.est_a, author_id=world.physician,
+            kind="consultation", text="Suivi : tout va bien.",
+        )  # fmt: skip
+        scheduling.book_appointment(
+            s, patient_id=p.id, practitioner_id=world.physician, establishment_id=world.est_a,
+            start_at=datetime.now(UTC) + timedelta(days=2), duration_min=20, reason="Suivi",
+        )  # fmt: skip
+        return p.id
+
+
+def actor(db: Database, username: str) -> Actor:
+    with db.sessions() as s:
+        return load_actor(s, username=username, how="api", ip="127.0.0.1", user_agent="pytest")
+
+
+def events(db: Database) -> list[AuditEvent]:
+    with db.sessions() as s:
+        return list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_search_returns_summaries_and_is_audited(db: Database, world: World, patient: int) -> None:
+    found = gateway.search_patients(db, actor(db, "sec.a"), name="mart")
+    assert [p.id for p in found] == [patient]
+    assert not hasattr(found[0], "nir") and not hasattr(found[0], "notes")
+    (event,) = events(db)[-1:]
+    assert (event.action, event.outcome, event.level, event.patient_ids, event.record_count) == (
+        "patient.search", "allowed", "summary", [patient], 1,
+    )  # fmt: skip
+
+
+def test_search_needs_two_letters(db: Database, world: World) -> None:
+    with pytest.raises(ValidationError, match="at least 2 letters"):
+        gateway.search_patients(db, actor(db, "sec.a"), name="m")
+
+
+def test_outside_the_establishments_nothing_is_found(
+    db: Database, world: World, patient: int
+) -> None:
+    assert gateway.search_patients(db, actor(db, "dr.b"), name="martin") == []
+    with pytest.raises(NotFoundError):
+        gateway.read_chart(db, actor(db, "dr.b"), patient)
+    assert events(db)[-1].outcome == "denied"
+
+
+def test_physician_with_an_appointment_reads_the_clinical_record(
+    db: Database, world: World, patient: int
+) -> None:
+    chart = gateway.read_chart(db, actor(db, "dr.a"), patient)
+    assert chart.blocks["notes"][0]["text"] == "Suivi : tout va bien."
+    assert chart.blocks["allergies"][0]["substance"] == "Pénicillines"
+    assert chart.basis in ("appointment", "explicit", "attending")
+    assert "** ***" in chart.blocks["identity"]["nir"]  # a physician sees the NIR masked
+    event = events(db)[-1]
+    assert (event.action, event.level, event.patient_ids) == ("chart.read", "record", [patient])
+    assert {"notes", "allergies", "identity"} <= set(event.categories)
+
+
+def test_secretary_sees_administration_not_clinical_content(
+    db: Database, world: World, patient: int
+) -> None:
+    chart = gateway.read_chart(db, actor(db, "sec.a"), patient)
+    assert {"identity", "contact", "coverage", "appointments"} <= set(chart.blocks)
+    assert not {"notes", "allergies", "conditions", "prescriptions"} & set(chart.blocks)
+    assert chart.blocks["identity"]["nir"] == nir(sex=2)  # coverage work needs it
+
+
+def test_nurse_without_relationship_uses_break_the_glass(
+    db: Database, world: World, patient: int
+) -> None:
+    nurse = actor(db, "ide.a")
+    chart = gateway.read_chart(db, nurse, patient)
+    assert "notes" not in chart.blocks and "notes" in chart.withheld
+    with pytest.raises(ValidationError):
+        gateway.break_glass(
+            db, nurse, patient_id=patient, reason_code="emergency", reason_text="short"
+        )
+    gateway.break_glass(
+        db,
+        nurse,
+        patient_id=patient,
+        reason_code="emergency",
+        reason_text="Malaise en salle d'attente",
+    )
+    chart = gateway.read_chart(db, nurse, patient)
+    assert "notes" in chart.blocks and chart.basis == "break_the_glass"
+    assert [e.action for e in events(db)][-2:] == ["break_glass", "chart.read"]
+
+
+def test_it_administrator_reads_no_patient(db: Database, world: World, patient: int) -> None:
+    admin = actor(db, "it.admin")
+    with pytest.raises(gateway.AccessDenied):
+        gateway.search_patients(db, admin, name="martin")
+    with pytest.raises((gateway.AccessDenied, NotFoundError)):
+        gateway.read_chart(db, admin, patient)
+    assert [e.outcome for e in events(db)][-2:] == ["denied", "denied"]
+
+
+def test_the_trail_of_these_accesses_verifies(db: Database, world: World, patient: int) -> None:
+    gateway.search_patients(db, actor(db, "sec.a"), name="martin")
+    gateway.read_chart(db, actor(db, "dr.a"), patient)
+    with pytest.raises(NotFoundError):
+        gateway.read_chart(db, actor(db, "dr.b"), patient)
+    assert [e.action for e in events(db)] == ["patient.search", "chart.read", "chart.read"]
+    assert verify(db).ok
