@@ -207,3 +207,16 @@ def test_demo_never_replaces_a_lost_key_file(ready: Path) -> None:
     (ready / "hygie.keys").unlink()
     assert_clean_error(run(ready, "demo", "--no-serve"), "was encrypted with one")
     assert not (ready / "hygie.keys").exists()
+
+
+def test_generation_and_rotation_are_in_the_trail(ready: Path) -> None:
+    import json
+
+    assert run(ready, "generate", "--establishments", "1", "--patients", "30").returncode == 0
+    assert run(ready, "keys", "rotate").returncode == 0
+    exported = run(ready, "audit", "export", "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    actions = [json.loads(line)["action"] for line in exported.stdout.splitlines() if line.strip()]
+    assert actions == ["synthetic.generate", "keys.rotate"]
+    verified = run(ready, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -112,7 +112,7 @@ def _safe_url(url: str) -> str:
 @clear_errors
 def keys_init() -> None:
     """Create the key file (HYGIE_KEY_FILE, default ./hygie.keys)."""
-    from hygie.keys import init_key_file
+    from hygie.access.maintenance import init_key_file
 
     path = Settings.from_env().key_file
     ring = init_key_file(path)
@@ -132,7 +132,7 @@ def keys_rotate(
     ] = 1000,
 ) -> None:
     """Add a new key and re-encrypt every stored value with it, in batches."""
-    from hygie import keys
+    from hygie.access import maintenance
     from hygie.kit.crypto import Keyring
 
     settings = Settings.from_env()
@@ -140,7 +140,7 @@ def keys_rotate(
     ring = Keyring.load(settings.key_file)
     with _progress() as progress:
         task = progress.add_task("re-encrypting", total=None)
-        report = keys.rotate(
+        report = maintenance.rotate_keys(
             db,
             ring,
             resume=resume,
@@ -159,7 +159,7 @@ def keys_rotate(
 @clear_errors
 def keys_status() -> None:
     """How many stored values each key encrypts."""
-    from hygie import keys
+    from hygie.access import maintenance
     from hygie.db import check_and_register_keys
     from hygie.kit.crypto import Keyring
 
@@ -168,7 +168,7 @@ def keys_status() -> None:
     ring = Keyring.load(settings.key_file)
     check_and_register_keys(db, ring)
     out.print(f"key file {settings.key_file}: keys {', '.join(ring.keys)}; active {ring.active_id}")
-    for name, counts in keys.status(db).items():
+    for name, counts in maintenance.key_status(db).items():
         out.print(
             f"  {name}: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty")
         )
@@ -235,7 +235,7 @@ def _run_generation(
     reference_date: date,
     workers: int,
 ) -> None:
-    from hygie.generate.runner import generate as run
+    from hygie.access.maintenance import generate_group as run
 
     with _progress() as progress:
         task = progress.add_task("patients", total=patients)
@@ -311,9 +311,8 @@ def demo(
 ) -> None:
     """Migrate, generate a small group if the database is empty, and serve."""
 
+    from hygie.access.maintenance import holds_group, init_key_file
     from hygie.db import has_key_canaries
-    from hygie.keys import init_key_file
-    from hygie.storage import organisation as org_store
 
     settings = Settings.from_env()
     db = Database.from_settings(settings)
@@ -327,9 +326,7 @@ def demo(
         out.print(f"created key file {settings.key_file}")
     db.upgrade()
     ring = _load_or_fail(settings)
-    with db.sessions() as session:
-        empty = not org_store.has_group(session)
-    if empty:
+    if not holds_group(db):
         out.print(f"generating a demo group of 3 establishments and {patients} patients...")
         _run_generation(
             db,
