@@ -67,7 +67,7 @@ class Chart:
     basis: str | None = None
 
 
-def _entry(actor: Actor, **values: Any) -> audit.Entry:
+def audit_entry(actor: Actor, **values: Any) -> audit.Entry:
     values.setdefault("purpose", actor.purpose)
     return audit.Entry(
         user_id=actor.user_id, username=actor.username, role=actor.main_role(),
@@ -76,7 +76,7 @@ def _entry(actor: Actor, **values: Any) -> audit.Entry:
     )  # fmt: skip
 
 
-def _refuse(
+def record_refusal(
     db: Database,
     actor: Actor,
     *,
@@ -88,7 +88,7 @@ def _refuse(
     with db.transaction() as session:
         audit.record(
             session,
-            _entry(
+            audit_entry(
                 actor,
                 action=action,
                 outcome="denied",
@@ -123,7 +123,7 @@ def search_patients(
     )  # fmt: skip
     criteria = {"name": key, "birth_date": birth_date.isoformat() if birth_date else None}
     if not where:
-        _refuse(db, actor, action="patient.search", patient_ids=[], categories=["identity"],
+        record_refusal(db, actor, action="patient.search", patient_ids=[], categories=["identity"],
                 reason="no role allowed to search patients")  # fmt: skip
         raise AccessDenied("your roles do not allow searching patients")
     with db.transaction() as session:
@@ -141,7 +141,7 @@ def search_patients(
         ]  # fmt: skip
         audit.record(
             session,
-            _entry(actor, action="patient.search", outcome="allowed", level="summary",
+            audit_entry(actor, action="patient.search", outcome="allowed", level="summary",
                    patient_ids=[p.id for p in found], categories=["identity"],
                    record_count=len(found), details={"criteria": criteria}),
         )  # fmt: skip
@@ -207,7 +207,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
     ]
     if not allowed:
         identity = decisions[Category.IDENTITY]
-        _refuse(
+        record_refusal(
             db,
             actor,
             action="chart.read",
@@ -231,7 +231,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
         chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
         audit.record(
             session,
-            _entry(actor, action="chart.read", outcome="allowed", level="record",
+            audit_entry(actor, action="chart.read", outcome="allowed", level="record",
                    patient_ids=[patient_id], categories=sorted(chart.blocks), record_count=1,
                    purpose=chart.basis, details={"withheld": sorted(chart.withheld)}),
         )  # fmt: skip
@@ -328,7 +328,7 @@ def break_glass(
             if not ests & actor.establishments
             else "your roles do not open clinical content"
         )
-        _refuse(
+        record_refusal(
             db, actor, action="break_glass", patient_ids=[patient_id], categories=[], reason=reason
         )
         if not ests & actor.establishments:
@@ -344,7 +344,7 @@ def break_glass(
         session.flush()
         audit.record(
             session,
-            _entry(actor, action="break_glass", outcome="allowed", patient_ids=[patient_id],
+            audit_entry(actor, action="break_glass", outcome="allowed", patient_ids=[patient_id],
                    categories=sorted(c.value for c in CLINICAL), purpose=f"break_the_glass:{reason_code}",
                    reason=text, details={"grant_id": grant.id, "expires_at": grant.expires_at.isoformat()}),
             now=now,

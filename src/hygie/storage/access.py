@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -99,3 +100,27 @@ def has_prescription_to_dispense(
         ).first()
         is not None
     )
+
+
+def events_for_patient(session: Session, patient_id: int, *, limit: int = 1000) -> Sequence[Any]:
+    """The trail's events that concern one patient, newest first."""
+    from hygie.models import AuditEvent, AuditPatient
+
+    return session.scalars(
+        select(AuditEvent)
+        .join(AuditPatient, AuditPatient.event_id == AuditEvent.id)
+        .where(AuditPatient.patient_id == patient_id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit)
+    ).all()
+
+
+def pending_break_glass(session: Session, establishment_ids: Iterable[int]) -> Sequence[BreakGlass]:
+    return session.scalars(
+        select(BreakGlass)
+        .where(
+            BreakGlass.reviewed_at.is_(None),
+            BreakGlass.establishment_id.in_(list(establishment_ids)),
+        )
+        .order_by(BreakGlass.granted_at)
+    ).all()
