@@ -37,6 +37,11 @@ BREAK_GLASS_REASONS = {
 NIR_ROLES = frozenset({Role.SECRETARY, Role.BILLING_OFFICER})
 
 
+# Set by bench/chart_audit.py only, to measure what auditing costs a chart read. Nothing
+# else may touch it: with it on, reads leave no trace.
+_BENCHMARK_WITHOUT_AUDIT = False
+
+
 class AccessDenied(HygieError):
     """The gate refused; the refusal is in the trail."""
 
@@ -229,6 +234,8 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
         roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
         chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+        if _BENCHMARK_WITHOUT_AUDIT:  # pragma: no cover - only bench/chart_audit.py sets it
+            return chart
         audit.record(
             session,
             audit_entry(actor, action="chart.read", outcome="allowed", level="record",
