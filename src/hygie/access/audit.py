@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hygie.models import AuditEvent, AuditHead, AuditPatient
@@ -94,13 +94,14 @@ def event_hash(values: dict[str, Any]) -> str:
 def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
     """Append ``entry`` to the trail in the session's transaction."""
     at = now or datetime.now(UTC)
-    seq = session.execute(
+    # One statement takes the next position and the previous hash (this update leaves the
+    # hash as it was), and holds the head row until the transaction ends.
+    seq, prev_hash = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
         .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq)
-    ).scalar_one()
-    prev_hash = session.scalars(select(AuditHead.hash).where(AuditHead.id == 1)).one()
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one()
     patient_ids = sorted({int(p) for p in entry.patient_ids})
     values: dict[str, Any] = {
         "seq": seq,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hygie.access import audit
 from hygie.access.actor import Actor
 from hygie.access.policy import CLINICAL, Action, Category, Decision, decide
@@ -156,14 +158,19 @@ def search_patients(
 def _decisions(
     db: Database, actor: Actor, patient_id: int, action: Action
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
-    now = datetime.now(UTC)
     with db.sessions() as session:
-        ests = store.establishments_of(session, patient_id)
-        roles = actor.roles_in(ests)
-        relation = _care_relationship(session, actor, patient_id, ests, roles, now)
-        glass = store.live_break_glass(
-            session, user_id=actor.user_id, patient_id=patient_id, at=now
-        )
+        return _decide(session, actor, patient_id, action)
+
+
+def _decide(
+    session: Session, actor: Actor, patient_id: int, action: Action
+) -> tuple[dict[Category, Decision], frozenset[int]]:
+    """The decision for every data category on one patient, in ``session``."""
+    now = datetime.now(UTC)
+    ests = store.establishments_of(session, patient_id)
+    roles = actor.roles_in(ests)
+    relation = _care_relationship(session, actor, patient_id, ests, roles, now)
+    glass = store.live_break_glass(session, user_id=actor.user_id, patient_id=patient_id, at=now)
     decisions: dict[Category, Decision] = {}
     for category in Category:
         best = Decision(False, "no role in the patient's establishments", hidden=True)
@@ -204,44 +211,40 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
     """One patient's chart, each block only if the actor may read it."""
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
         raise ValidationError("is not a patient id", field="patient_id")
-    decisions, _ = _decisions(db, actor, patient_id, Action.READ)
-    allowed = [
-        c
-        for c, d in decisions.items()
-        if d.allowed and c not in (Category.AUDIT, Category.ACCOUNTS, Category.BILLING)
-    ]
-    if not allowed:
+    chart = Chart(patient_id=patient_id)
+    # One transaction decides, reads and records: the audit event commits with the read.
+    with db.transaction() as session:
+        decisions, _ = _decide(session, actor, patient_id, Action.READ)
+        allowed = [
+            c
+            for c, d in decisions.items()
+            if d.allowed and c not in (Category.AUDIT, Category.ACCOUNTS, Category.BILLING)
+        ]
+        record = patient_store.load_record(session, patient_id) if allowed else None
+        if record is not None:
+            for category, decision in decisions.items():
+                if category in CLINICAL and not decision.allowed:
+                    chart.withheld[category.value] = decision.reason
+            chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
+            roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
+            chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+            if not _BENCHMARK_WITHOUT_AUDIT:  # only bench/chart_audit.py turns auditing off
+                audit.record(
+                    session,
+                    audit_entry(actor, action="chart.read", outcome="allowed", level="record",
+                                patient_ids=[patient_id], categories=sorted(chart.blocks),
+                                record_count=1, purpose=chart.basis,
+                                details={"withheld": sorted(chart.withheld)}),
+                )  # fmt: skip
+    if record is None:
         identity = decisions[Category.IDENTITY]
+        reason = identity.reason if not allowed else "no such patient"
         record_refusal(
-            db,
-            actor,
-            action="chart.read",
-            patient_ids=[patient_id],
-            categories=[],
-            reason=identity.reason,
+            db, actor, action="chart.read", patient_ids=[patient_id], categories=[], reason=reason
         )
-        if identity.hidden:
+        if identity.hidden or allowed:
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
         raise AccessDenied(identity.reason)
-    chart = Chart(patient_id=patient_id)
-    for category, decision in decisions.items():
-        if category in CLINICAL and not decision.allowed:
-            chart.withheld[category.value] = decision.reason
-    chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
-    with db.transaction() as session:
-        record = patient_store.load_record(session, patient_id)
-        if record is None:
-            raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
-        roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
-        chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
-        if _BENCHMARK_WITHOUT_AUDIT:  # pragma: no cover - only bench/chart_audit.py sets it
-            return chart
-        audit.record(
-            session,
-            audit_entry(actor, action="chart.read", outcome="allowed", level="record",
-                   patient_ids=[patient_id], categories=sorted(chart.blocks), record_count=1,
-                   purpose=chart.basis, details={"withheld": sorted(chart.withheld)}),
-        )  # fmt: skip
     return chart
 
 
