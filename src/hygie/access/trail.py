@@ -17,24 +17,25 @@ import base64
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Text, bindparam, cast, column, func, literal, select, table
+from sqlalchemy import Connection, Text, bindparam, cast, column, func, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
 from hygie.access.audit import GENESIS, JSON_OPTIONS, Entry, iso_utc, record
+from hygie.access.trail_fast import Prefix, clean_prefix
 from hygie.db import Database
 from hygie.errors import ConfigurationError, HygieError
 from hygie.models import AuditCheckpoint
-from hygie.models.types import UTCDateTime
 
 AUDIT_KEY_ENV = "HYGIE_AUDIT_KEY_FILE"
 DEFAULT_AUDIT_KEY_FILE = "./hygie-audit.key"
@@ -305,6 +306,16 @@ class _Walker:
         last_good_cp = start_seq
         after = start_seq if start_seq else -(2**62)
         count = 0
+        if self.conn.dialect.name == "postgresql":
+            prefix = self._fast_prefix(after, state.prev_hash, head_seq, by_seq)
+            if prefix is not None and prefix.count:
+                for seq in sorted(s for s in by_seq if max(after, 0) < s <= prefix.last_seq):
+                    matched += len(by_seq.pop(seq))
+                    last_good_cp = seq
+                count = prefix.count
+                state.prev_hash, state.prev_id = prefix.last_hash, prefix.last_id
+                state.prev_seq = after = prefix.last_seq
+                state.expected = prefix.last_seq + 1
         loads, dumps, sha256, iso = orjson.loads, orjson.dumps, hashlib.sha256, self.iso
         while True:
             rows = conn.execute(
@@ -370,6 +381,21 @@ class _Walker:
                 checkpoint_id=cp.id,
             )
         return self._result(start_seq, count, last_seq, state.prev_hash, matched, finding)
+
+    def _fast_prefix(
+        self, after: int, prev_hash: str, until: int, by_seq: dict[int, list[StoredCheckpoint]]
+    ) -> Prefix | None:
+        """The intact run of events after ``after``, checked by the fast path (PostgreSQL);
+        None if a signed checkpoint in it does not match (the walk locates that itself)."""
+        driver = self.conn.connection.driver_connection
+        if not isinstance(driver, psycopg.Connection):
+            return None
+        prefix = clean_prefix(driver, after, prev_hash, until, frozenset(by_seq))
+        for seq, cps in by_seq.items():
+            inside = max(after, 0) < seq <= prefix.last_seq
+            if inside and any(cp.head_hash != prefix.marked.get(seq) for cp in cps):
+                return None
+        return prefix
 
     @staticmethod
     def _result(
@@ -664,81 +690,3 @@ class TrailBrokenError(HygieError):
     def __init__(self, finding: Finding) -> None:
         super().__init__(f"the audit trail is not intact: {finding.message}")
         self.finding = finding
-
-
-# --- export -------------------------------------------------------------------------------
-def iter_events(
-    db: Database,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    batch_size: int = 5000,
-) -> Iterator[dict[str, Any]]:
-    """The trail's events in seq order, as plain dicts (``at`` as ISO 8601 UTC), between
-    ``since`` (inclusive) and ``until`` (exclusive)."""
-    with db.engine.connect() as conn:
-        walker = _Walker(conn, batch_size=batch_size)
-        stmt = walker.batch
-        # Bound as the model's column type, so that both databases compare timestamps.
-        if since is not None:
-            stmt = stmt.where(events.c.at >= literal(since, UTCDateTime()))
-        if until is not None:
-            stmt = stmt.where(events.c.at < literal(until, UTCDateTime()))
-        top = conn.execute(select(func.max(events.c.seq))).scalar()
-        after = -(2**62)
-        while True:
-            rows = conn.execute(
-                stmt, {"after": after, "until": top or 0, "limit": batch_size}
-            ).all()
-            if not rows:
-                return
-            for row in rows:
-                doc = walker._doc(tuple(row))
-                yield {"id": row[0], **doc, "hash": row[22]}
-            after = rows[-1][1]
-
-
-SYSLOG_FACILITY = 13  # log audit
-SYSLOG_SD_ID = "hygie@32473"  # 32473: the private enterprise number RFC 5612 sets aside
-_SEVERITY = {"allowed": 6, "denied": 4, "failed": 3, "contained": 2}  # info .. critical
-_SD_FIELDS = (
-    "seq", "id", "user_id", "username", "role", "establishment_id", "session_id", "token_id",
-    "ip", "user_agent", "how", "action", "level", "purpose", "outcome", "reason",
-    "record_count", "hash", "prev_hash",
-)  # fmt: skip
-
-
-def syslog_line(event: dict[str, Any], *, hostname: str | None = None) -> str:
-    """One event as an RFC 5424 message: the event's fields as structured data, with the
-    patients, categories and details; severity from the outcome."""
-    import socket
-
-    pri = SYSLOG_FACILITY * 8 + _SEVERITY.get(str(event["outcome"]), 5)
-    host = _syslog_token(hostname or socket.gethostname(), 255)
-    params = [(name, event[name]) for name in _SD_FIELDS if event.get(name) is not None]
-    params.append(("patients", ",".join(str(p) for p in event["patient_ids"])))
-    params.append(("categories", ",".join(event["categories"])))
-    if event["details"]:
-        params.append(("details", orjson.dumps(event["details"], option=JSON_OPTIONS).decode()))
-    data = " ".join(f'{name}="{_sd_escape(str(value))}"' for name, value in params)
-    who = event.get("username") or "system"
-    message = f"{who} {event['action']} {event['outcome']} ({len(event['patient_ids'])} patients)"
-    return (
-        f"<{pri}>1 {event['at']} {host} hygie - {_syslog_token(str(event['action']), 32)} "
-        f"[{SYSLOG_SD_ID} {data}] {_no_controls(message)}"
-    )
-
-
-def _syslog_token(value: str, limit: int) -> str:
-    """A header field: printable US-ASCII without spaces, or ``-``."""
-    token = "".join(c if 33 <= ord(c) <= 126 else "_" for c in value)[:limit]
-    return token or "-"
-
-
-def _no_controls(value: str) -> str:
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
-
-
-def _sd_escape(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
-    return _no_controls(escaped)

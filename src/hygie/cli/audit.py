@@ -139,7 +139,7 @@ def export_command(
     ] = None,
 ) -> None:
     """Export the trail for a SIEM, in seq order."""
-    from hygie.access.trail import iter_events, syslog_line
+    from hygie.access.trail_export import iter_events, syslog_line
     from hygie.cli.main import clear_errors, err
     from hygie.errors import ValidationError
 
