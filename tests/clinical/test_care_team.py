@@ -11,6 +11,7 @@ import pytest
 from hygie.clinical import care_team as ct
 from hygie.clinical import service as clinical
 from hygie.db import Database
+from hygie.errors import ConfigurationError
 from hygie.patients import service as patients
 from hygie.scheduling import service as scheduling
 from hygie.stays import service as stays
@@ -191,3 +192,28 @@ def test_a_stay_does_not_count_before_the_admission(db: Database, scene: Scene) 
             responsible_id=w.physician_b, at=ADMITTED, reason="Chirurgie",
         )  # fmt: skip
     assert team_at(db, patient, ADMITTED - timedelta(days=1)) == set()
+
+
+def test_windows_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYGIE_CARE_DAYS_BEFORE", "30")
+    monkeypatch.setenv("HYGIE_CARE_DAYS_AHEAD", "")
+    windows = ct.CareWindows.from_env()
+    assert windows.appointment_past == timedelta(days=30)
+    assert windows.appointment_ahead == ct.APPOINTMENT_AHEAD
+    monkeypatch.setenv("HYGIE_CARE_DAYS_AFTER_DISCHARGE", "-3")
+    with pytest.raises(ConfigurationError, match="HYGIE_CARE_DAYS_AFTER_DISCHARGE"):
+        ct.CareWindows.from_env()
+
+
+def test_a_shorter_window_ends_the_relationship_sooner(db: Database, scene: Scene) -> None:
+    late = SLOT + timedelta(days=40)
+    with db.sessions() as s:
+        default = ct.care_team(s, patient_id=scene.patient, at=late)
+        short = ct.care_team(
+            s,
+            patient_id=scene.patient,
+            at=late,
+            windows=ct.CareWindows(appointment_past=timedelta(days=30)),
+        )
+    assert any(e.source == "appointment" for e in default)
+    assert not any(e.source == "appointment" for e in short)
