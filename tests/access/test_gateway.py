@@ -59,6 +59,12 @@ def test_physician_with_an_appointment_reads_the_clinical_record(
     assert "** ***" in chart.blocks["identity"]["nir"]  # a physician sees the NIR masked
     event = events(db)[-1]
     assert (event.action, event.level, event.patient_ids) == ("chart.read", "record", [patient])
+    # Who, in which role, through which establishment.
+    assert (event.username, event.role, event.establishment_id) == (
+        "dr.a",
+        "physician",
+        world.est_a,
+    )
     assert {"notes", "allergies", "identity"} <= set(event.categories)
 
 

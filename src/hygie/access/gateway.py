@@ -74,10 +74,17 @@ class Chart:
     basis: str | None = None
 
 
-def audit_entry(actor: Actor, **values: Any) -> audit.Entry:
+def audit_entry(actor: Actor, *, scope: frozenset[int] = frozenset(), **values: Any) -> audit.Entry:
+    """The trail's entry for an access by ``actor``. ``scope``: the establishments the access
+    went through; the entry names the first of them and the roles held there (or every
+    role of the actor when the access concerns no establishment of theirs)."""
     values.setdefault("purpose", actor.purpose)
+    through = scope & actor.establishments
+    roles = sorted(r.value for r in actor.roles_in(through)) if through else None
     return audit.Entry(
-        user_id=actor.user_id, username=actor.username, role=actor.main_role(),
+        user_id=actor.user_id, username=actor.username,
+        role=",".join(roles) if roles else actor.main_role(),
+        establishment_id=min(through) if through else None,
         session_id=actor.session_id, token_id=actor.token_id, ip=actor.ip,
         user_agent=actor.user_agent, how=actor.how, **values,
     )  # fmt: skip
@@ -148,7 +155,7 @@ def search_patients(
         ]  # fmt: skip
         audit.record(
             session,
-            audit_entry(actor, action="patient.search", outcome="allowed", level="summary",
+            audit_entry(actor, scope=where, action="patient.search", outcome="allowed", level="summary",
                    patient_ids=[p.id for p in found], categories=["identity"],
                    record_count=len(found), details={"criteria": criteria}),
         )  # fmt: skip
@@ -214,7 +221,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
     chart = Chart(patient_id=patient_id)
     # One transaction decides, reads and records: the audit event commits with the read.
     with db.transaction() as session:
-        decisions, _ = _decide(session, actor, patient_id, Action.READ)
+        decisions, ests = _decide(session, actor, patient_id, Action.READ)
         allowed = [
             c
             for c, d in decisions.items()
@@ -231,7 +238,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
             if not _BENCHMARK_WITHOUT_AUDIT:  # only bench/chart_audit.py turns auditing off
                 audit.record(
                     session,
-                    audit_entry(actor, action="chart.read", outcome="allowed", level="record",
+                    audit_entry(actor, scope=ests, action="chart.read", outcome="allowed", level="record",
                                 patient_ids=[patient_id], categories=sorted(chart.blocks),
                                 record_count=1, purpose=chart.basis,
                                 details={"withheld": sorted(chart.withheld)}),
@@ -354,7 +361,7 @@ def break_glass(
         session.flush()
         audit.record(
             session,
-            audit_entry(actor, action="break_glass", outcome="allowed", patient_ids=[patient_id],
+            audit_entry(actor, scope=ests, action="break_glass", outcome="allowed", patient_ids=[patient_id],
                    categories=sorted(c.value for c in CLINICAL), purpose=f"break_the_glass:{reason_code}",
                    reason=text, details={"grant_id": grant.id, "expires_at": grant.expires_at.isoformat()}),
             now=now,

@@ -66,7 +66,7 @@ def access_history(db: Database, actor: Actor, patient_id: int) -> list[HistoryL
         ]  # fmt: skip
         audit.record(
             session,
-            audit_entry(actor, action="patient.access_history", outcome="allowed", level="summary",
+            audit_entry(actor, scope=ests, action="patient.access_history", outcome="allowed", level="summary",
                    patient_ids=[patient_id], categories=["audit"], record_count=len(lines)),
         )  # fmt: skip
     return lines
@@ -143,7 +143,8 @@ def review_break_glass(
         grant.review_outcome, grant.review_note = outcome, text
         audit.record(
             session,
-            audit_entry(actor, action="break_glass.review", outcome="allowed", patient_ids=[grant.patient_id],
+            audit_entry(actor, scope=frozenset({grant.establishment_id}), action="break_glass.review",
+                        outcome="allowed", patient_ids=[grant.patient_id],
                    categories=["audit"], reason=text, details={"grant_id": grant.id, "verdict": outcome}),
             now=now,
         )  # fmt: skip

@@ -7,6 +7,7 @@ contact does not open a record forever."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,12 @@ class CareWindows:
         )
 
 
+@functools.cache
+def configured_windows() -> CareWindows:
+    """The installation's windows, read from the environment once per process."""
+    return CareWindows.from_env()
+
+
 DEFAULT_WINDOWS = CareWindows()
 APPOINTMENT_PAST = DEFAULT_WINDOWS.appointment_past
 APPOINTMENT_AHEAD = DEFAULT_WINDOWS.appointment_ahead
@@ -62,7 +69,7 @@ class CareTeamEntry:
 def care_team(
     session: Session, *, patient_id: int, at: datetime, windows: CareWindows | None = None
 ) -> list[CareTeamEntry]:
-    w = windows or CareWindows.from_env()
+    w = windows or configured_windows()
     entries: dict[tuple[int, int | None, str], CareTeamEntry] = {}
 
     def put(entry: CareTeamEntry) -> None:
