@@ -33,7 +33,7 @@ WRITES: dict[Role, set[Category]] = {
     Role.BILLING_OFFICER: {C.BILLING},
     Role.PHARMACIST: set(),
     Role.IT_ADMIN: {C.ACCOUNTS},
-    Role.SECURITY_OFFICER: set(),
+    Role.SECURITY_OFFICER: {C.AUDIT},  # verdicts on the trail (reviews), never the trail
 }
 PATIENT_FREE = {C.AUDIT, C.ACCOUNTS}
 

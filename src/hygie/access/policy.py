@@ -68,7 +68,9 @@ PERMISSIONS: dict[Role, dict[Category, frozenset[Action]]] = {
     },
     Role.SECURITY_OFFICER: {
         # Identity, to find the patient whose access history is asked for.
-        Category.IDENTITY: R, Category.AUDIT: R, Category.ACCOUNTS: R,
+        # Audit "write" records verdicts on the trail (break-the-glass reviews, alerts);
+        # nobody can change the trail itself.
+        Category.IDENTITY: R, Category.AUDIT: RW, Category.ACCOUNTS: R,
     },
 }  # fmt: skip
 

@@ -9,7 +9,7 @@ trace even though the request fails — otherwise failed attempts would not be c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -380,6 +380,7 @@ def create_account(
     family_name: str | None = None,
     given_name: str | None = None,
     operator: str | None = None,
+    record_as: Callable[[Session, User, dict[str, Any]], None] | None = None,
 ) -> NewAccount:
     """A human account with a password, one habilitation per establishment (FINESS) valid
     from today, optionally its professional identity, and a pending TOTP enrolment."""
@@ -436,20 +437,19 @@ def create_account(
         )
     session.add(Credential(user_id=user.id, password_hash=password_hash, password_changed_at=now))
     session.flush()
-    trail.note(
-        session,
-        action="account.create",
-        outcome="allowed",
-        how=how,
-        now=now,
-        user=user,
-        details={
-            "role": role_value.value,
-            "establishment_ids": establishment_ids,
-            "professional_id": professional_id,
-            "operator": operator,
-        },
-    )
+    details: dict[str, Any] = {
+        "role": role_value.value,
+        "establishment_ids": establishment_ids,
+        "professional_id": professional_id,
+        "operator": operator,
+    }
+    if record_as is not None:  # the gate records it as its actor's access
+        record_as(session, user, details)
+    else:
+        trail.note(
+            session, action="account.create", outcome="allowed", how=how, now=now, user=user,
+            details=details,
+        )  # fmt: skip
     enrolment = start_enrolment(session, user=user, now=now, how=how)
     return NewAccount(user=user, generated_password=generated, enrolment=enrolment)
 

@@ -61,6 +61,9 @@ def nir_lookup_hash(nir: str) -> str:
     return current_keyring().blind_index(parse_nir(nir).value, NIR_CONTEXT)
 
 
+CONTACT_FIELDS = ("address_line", "postal_code", "city", "phone_mobile", "phone_home", "email")
+
+
 @dataclass(frozen=True)
 class Contact:
     address_line: str | None = None
@@ -240,6 +243,22 @@ def _register(session: Session, patient_id: int, establishment_id: int) -> str:
         PatientRegistration(patient_id=patient_id, establishment_id=establishment_id, ipp=ipp),
     )
     return ipp
+
+
+def update_contact(
+    session: Session, *, patient_id: int, contact: Contact, recorded_by_id: int | None = None
+) -> Patient:
+    """Replace the patient's contact details (address, phones, e-mail) with ``contact``;
+    the names of the fields that changed go to the identity history, not their values."""
+    patient = _active_patient(session, patient_id, lock=True)
+    details = contact.cleaned()
+    changed = [name for name in CONTACT_FIELDS if getattr(patient, name) != getattr(details, name)]
+    for name in changed:
+        setattr(patient, name, getattr(details, name))
+    if changed:
+        patient.updated_at = datetime.now(UTC)
+        _event(session, patient.id, "contact_changed", recorded_by_id, {"fields": changed})
+    return patient
 
 
 def set_identity_status(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -239,3 +239,21 @@ def uninvoiced_acts(
 def next_invoice_sequence(session: Session, prefix: str) -> int:
     last = session.scalar(select(func.max(Invoice.number)).where(Invoice.number.like(prefix + "%")))
     return 1 if last is None else int(last[len(prefix) :]) + 1
+
+
+def billing_of(
+    session: Session, patient_id: int, establishment_ids: Iterable[int]
+) -> tuple[Sequence[BillableAct], Sequence[Invoice]]:
+    """A patient's billable acts and invoices in the given establishments."""
+    ests = list(establishment_ids)
+    acts = session.scalars(
+        select(BillableAct)
+        .where(BillableAct.patient_id == patient_id, BillableAct.establishment_id.in_(ests))
+        .order_by(BillableAct.performed_on, BillableAct.id)
+    ).all()
+    invoices = session.scalars(
+        select(Invoice)
+        .where(Invoice.patient_id == patient_id, Invoice.establishment_id.in_(ests))
+        .order_by(Invoice.issued_at, Invoice.id)
+    ).all()
+    return acts, invoices

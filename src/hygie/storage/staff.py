@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import or_, select, update
@@ -59,3 +59,16 @@ def set_creation_times(session: Session, at: datetime) -> None:
     """Set every account's and habilitation's creation time (synthetic data only)."""
     session.execute(update(User).values(created_at=at))
     session.execute(update(Habilitation).values(created_at=at))
+
+
+def accounts_in(
+    session: Session, establishment_ids: Iterable[int]
+) -> Sequence[tuple[User, Habilitation]]:
+    """Accounts holding a habilitation in the given establishments, with it."""
+    rows = session.execute(
+        select(User, Habilitation)
+        .join(Habilitation, Habilitation.user_id == User.id)
+        .where(Habilitation.establishment_id.in_(list(establishment_ids)))
+        .order_by(User.username, Habilitation.establishment_id, Habilitation.id)
+    ).all()
+    return [(user, hab) for user, hab in rows]
