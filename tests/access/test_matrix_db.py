@@ -142,6 +142,12 @@ def _letters(n: int) -> str:
     return "".join(chr(97 + int(d)) for d in str(n))
 
 
+def _update_contact(sc: Scene, c: Cell) -> bool:
+    contact = patients.Contact(city="Lyon")
+    writes.update_contact(sc.db, sc.actor, patient_id=c.patient_id, contact=contact)
+    return True
+
+
 def _book(sc: Scene, c: Cell) -> bool:
     writes.book_appointment(
         sc.db, sc.actor, patient_id=c.patient_id, establishment_id=c.establishment_id,
@@ -170,9 +176,7 @@ OPERATIONS: dict[tuple[Category, Action], Operation] = {
         accounts.list_accounts(sc.db, sc.actor, establishment_id=c.establishment_id) is not None
     ),
     (C.IDENTITY, Action.WRITE): _write_identity,
-    (C.CONTACT, Action.WRITE): lambda sc, c: writes.update_contact(
-        sc.db, sc.actor, patient_id=c.patient_id, contact=patients.Contact(city="Lyon")
-    ) is None,
+    (C.CONTACT, Action.WRITE): _update_contact,
     (C.COVERAGE, Action.WRITE): lambda sc, c: bool(writes.record_amc_coverage(
         sc.db, sc.actor, patient_id=c.patient_id, organism_number="12345678",
         organism_name="Mutuelle Test", member_number="M42", valid_from=DAY0,
