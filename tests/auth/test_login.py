@@ -139,7 +139,8 @@ def test_recovery_codes_work_once(db: Database, account: Account) -> None:
         assert first not in cred.password_hash
 
 
-def test_account_lockout(db: Database, account: Account) -> None:
+def test_account_lockout(db: Database, account: Account, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="hygie.security")
     for i in range(5):
         assert refused(db, account, NOW + timedelta(minutes=i), password="wrong" * 3) == (
             SIGN_IN_FAILED
@@ -147,6 +148,8 @@ def test_account_lockout(db: Database, account: Account) -> None:
     lockouts = events(db, "auth.lockout")
     assert len(lockouts) == 1
     assert (lockouts[0].outcome, lockouts[0].user_id) == ("contained", account.user_id)
+    alerts = [r.getMessage() for r in caplog.records if r.name == "hygie.security"]
+    assert len(alerts) == 1 and "sign-in lockout: account" in alerts[0]
     # Locked: even the right password and code are refused, with the lockout message.
     at = NOW + timedelta(minutes=5)
     assert refused(db, account, at) == SIGN_IN_BLOCKED

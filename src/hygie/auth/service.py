@@ -8,6 +8,7 @@ trace even though the request fails — otherwise failed attempts would not be c
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ ROLE_PROFESSION = {
     Role.IT_ADMIN: Profession.IT_STAFF,
     Role.SECURITY_OFFICER: Profession.SECURITY_STAFF,
 }
+SECURITY_LOG = logging.getLogger("hygie.security")
 _PLAIN_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 
 
@@ -315,6 +317,12 @@ def _fail(
             reason=f"too many failed sign-ins for this {kind}",
             details={"key": key, "blocked_until": until.isoformat()},
         )
+        # The security officer's alert channel (syslog/SIEM through the logging set-up);
+        # the security console (containment issue) reads the same events from the trail.
+        SECURITY_LOG.warning(
+            "sign-in lockout: %s %s blocked until %s after repeated failures (from %s)",
+            kind, key.partition(":")[2], until.isoformat(), attempt.ip or "unknown address",
+        )  # fmt: skip
     raise AuthenticationFailed(SIGN_IN_FAILED)
 
 
