@@ -3,6 +3,13 @@
 One ``Database`` per process. Callers open a unit of work with :meth:`Database.transaction`,
 which commits once at the end or rolls everything back on any error, so a refused input
 never leaves a partial write behind.
+
+On PostgreSQL, row-level security hides the rows of patient tables outside the
+establishments a transaction declares (migration 0004). A transaction declares them with
+``set_config('hygie.establishments', ..., true)`` as its first statement: the ids
+comma-separated, ``*`` for the whole group, nothing (the default) for no patient row at all.
+The access gate declares its actor's (``hygie.access.scope``); whole-database operations
+run on :meth:`Database.scoped` with every establishment.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +33,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _CANARY_CONTEXT = "key_canaries.canary"
 _CANARY_TEXT = "hygie key canary"
 _INDEX_KEY_ID = "index"
+# Where a session keeps the scope it declares at the start of each of its transactions.
+_SCOPE_INFO = "hygie.establishments"
+_DECLARE_SCOPE = text("SELECT set_config('hygie.establishments', :scope, true)")
+EVERY_ESTABLISHMENT_SCOPE = "*"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,15 +64,52 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def scope_setting(establishments: frozenset[int] | None) -> str:
+    """The value of ``hygie.establishments`` for ``establishments`` (None: the group)."""
+    if establishments is None:
+        return EVERY_ESTABLISHMENT_SCOPE
+    if any(isinstance(e, bool) or not isinstance(e, int) or e < 1 for e in establishments):
+        raise ValueError(f"not establishment ids: {sorted(establishments, key=str)!r}")
+    return ",".join(str(e) for e in sorted(establishments))
+
+
+def declare_scope(connection: Connection, scope: str | None) -> None:
+    """Declare ``scope`` for the rest of the connection's current transaction (PostgreSQL;
+    SQLite has no row-level security). A failure fails the transaction: no scope, no rows."""
+    if scope is not None and connection.dialect.name == "postgresql":
+        connection.execute(_DECLARE_SCOPE, {"scope": scope})
+
+
+def _declare_session_scope(session: Session, _transaction: Any, connection: Connection) -> None:
+    declare_scope(connection, session.info.get(_SCOPE_INFO))
+
+
+def _sessionmaker(engine: Engine, scope: str | None) -> sessionmaker[Session]:
+    maker = sessionmaker(
+        engine, expire_on_commit=False, info={} if scope is None else {_SCOPE_INFO: scope}
+    )
+    # Runs when a session's transaction takes its connection, before its first statement.
+    event.listen(maker, "after_begin", _declare_session_scope)
+    return maker
+
+
 @dataclass
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    # The row-level-security scope every transaction of this object declares (None: none).
+    scope: str | None = None
 
     @classmethod
     def open(cls, url: str) -> Database:
         engine = make_engine(url)
-        return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+        return cls(engine=engine, sessions=_sessionmaker(engine, None))
+
+    def scoped(self, establishments: frozenset[int] | None) -> Database:
+        """This database (same engine and pool) with every session, transaction and
+        connection it opens declaring ``establishments`` (None: every establishment)."""
+        scope = scope_setting(establishments)
+        return Database(engine=self.engine, sessions=_sessionmaker(self.engine, scope), scope=scope)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -72,18 +120,36 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, scope: str | None = None) -> Iterator[Session]:
         """A unit of work: committed once if the block succeeds, rolled back otherwise.
 
-        A uniqueness race lost to a concurrent writer (the same NIR, username or invoice
-        number written at the same moment) is reported as a conflict, not a crash."""
+        ``scope`` (see :func:`scope_setting`) replaces this object's own for this unit of
+        work. A uniqueness race lost to a concurrent writer (the same NIR, username or
+        invoice number written at the same moment) is reported as a conflict, not a crash."""
+        info = {} if scope is None else {_SCOPE_INFO: scope}
         try:
-            with self.sessions() as session, session.begin():
+            with self.sessions(info=info) as session, session.begin():
                 yield session
         except IntegrityError as exc:
             raise ConflictError(
                 "a concurrent change conflicts with this one; check and try again"
             ) from exc
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A core connection in a transaction committed at the end (bulk work), declaring
+        this object's scope."""
+        with self.engine.begin() as connection:
+            declare_scope(connection, self.scope)
+            yield connection
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A core connection for reads (rolled back at the end), declaring this object's
+        scope."""
+        with self.engine.connect() as connection:
+            declare_scope(connection, self.scope)
+            yield connection
 
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest revision."""

@@ -88,7 +88,7 @@ def _rotate(
     active = ring.active_id
     columns = encrypted.encrypted_columns()
     if total is not None:
-        with db.engine.connect() as conn:
+        with db.connect() as conn:
             total(sum(encrypted.count_not_under(conn, c, active) for c in columns))
     done: dict[str, int] = {}
     for col in columns:
@@ -96,7 +96,7 @@ def _rotate(
         done[name] = 0
         after = 0
         while True:
-            with db.engine.begin() as conn:
+            with db.begin() as conn:
                 batch = encrypted.batch_not_under(
                     conn, col, active, after_id=after, limit=batch_size
                 )
@@ -115,7 +115,7 @@ def _rotate(
 
 def status(db: Database) -> dict[str, dict[str, int]]:
     """For each encrypted column, how many values each key encrypts."""
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         return {
             f"{c.table}.{c.column}": encrypted.count_by_key(conn, c)
             for c in encrypted.encrypted_columns()

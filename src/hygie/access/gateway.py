@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hygie.access import audit
 from hygie.access.actor import Actor
 from hygie.access.policy import CLINICAL, Action, Category, Decision, decide
+from hygie.access.scope import gate_transaction
 from hygie.clinical.care_team import care_team
 from hygie.db import Database
 from hygie.errors import HygieError, NotFoundError, ValidationError
@@ -99,7 +100,7 @@ def record_refusal(
     categories: list[str],
     reason: str,
 ) -> None:
-    with db.transaction() as session:
+    with gate_transaction(db, actor.establishments) as session:
         audit.record(
             session,
             audit_entry(
@@ -140,7 +141,7 @@ def search_patients(
         record_refusal(db, actor, action="patient.search", patient_ids=[], categories=["identity"],
                 reason="no role allowed to search patients")  # fmt: skip
         raise AccessDenied("your roles do not allow searching patients")
-    with db.transaction() as session:
+    with gate_transaction(db, where) as session:
         rows = store.search_in(
             session, establishment_ids=where, name_key=key, birth_date=birth_date,
             first_name_key=search_key(first_name) if first_name else None, limit=limit,
@@ -165,7 +166,7 @@ def search_patients(
 def _decisions(
     db: Database, actor: Actor, patient_id: int, action: Action
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
-    with db.sessions() as session:
+    with gate_transaction(db, actor.establishments) as session:
         return _decide(session, actor, patient_id, action)
 
 
@@ -220,7 +221,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
         raise ValidationError("is not a patient id", field="patient_id")
     chart = Chart(patient_id=patient_id)
     # One transaction decides, reads and records: the audit event commits with the read.
-    with db.transaction() as session:
+    with gate_transaction(db, actor.establishments) as session:
         decisions, ests = _decide(session, actor, patient_id, Action.READ)
         allowed = [
             c
@@ -351,7 +352,7 @@ def break_glass(
         if not ests & actor.establishments:
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
         raise AccessDenied(reason)
-    with db.transaction() as session:
+    with gate_transaction(db, actor.establishments) as session:
         grant = BreakGlass(
             user_id=actor.user_id, patient_id=patient_id,
             establishment_id=min(ests & actor.establishments), reason_code=reason_code,

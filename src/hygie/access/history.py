@@ -12,6 +12,7 @@ from hygie.access import audit
 from hygie.access.actor import Actor
 from hygie.access.gateway import AccessDenied, audit_entry, record_refusal
 from hygie.access.policy import decide
+from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import ConflictError, NotFoundError, ValidationError
 from hygie.kit.text import clean_text
@@ -47,7 +48,7 @@ def _may_audit(actor: Actor, establishment_ids: frozenset[int]) -> bool:
 def access_history(db: Database, actor: Actor, patient_id: int) -> list[HistoryLine]:
     """Every recorded access to one patient, newest first, for a security officer of one
     of the patient's establishments."""
-    with db.sessions() as session:
+    with gate_transaction(db, actor.establishments) as session:
         ests = store.establishments_of(session, patient_id)
     if not ests or not _may_audit(actor, ests):
         record_refusal(db, actor, action="patient.access_history", patient_ids=[patient_id],
@@ -55,7 +56,7 @@ def access_history(db: Database, actor: Actor, patient_id: int) -> list[HistoryL
         if not ests & actor.establishments:
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
         raise AccessDenied("only a security officer may read a patient's access history")
-    with db.transaction() as session:
+    with gate_transaction(db, actor.establishments) as session:
         lines = [
             HistoryLine(
                 at=e.at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S"),
@@ -103,7 +104,7 @@ def pending_reviews(db: Database, actor: Actor) -> list[BreakGlass]:
     where = frozenset(e for e in actor.establishments if _may_audit(actor, frozenset({e})))
     if not where:
         raise AccessDenied("only a security officer reviews break-the-glass")
-    with db.sessions() as session:
+    with gate_transaction(db, where) as session:
         return list(store.pending_break_glass(session, where))
 
 
@@ -121,7 +122,7 @@ def review_break_glass(
     if outcome not in REVIEW_OUTCOMES:
         raise ValidationError(f"one of {', '.join(REVIEW_OUTCOMES)}", field="outcome")
     text = clean_text(note, field="note", max_length=1000)
-    with db.sessions() as session:
+    with gate_transaction(db, actor.establishments) as session:
         establishment = common.get(
             session, BreakGlass, grant_id, what="break-the-glass", field="grant_id"
         ).establishment_id
@@ -131,7 +132,7 @@ def review_break_glass(
             reason="not a security officer of that establishment",
         )  # fmt: skip
         raise AccessDenied("only a security officer of that establishment reviews it")
-    with db.transaction() as session:
+    with gate_transaction(db, actor.establishments) as session:
         grant = common.get_for_update(
             session, BreakGlass, grant_id, what="break-the-glass", field="grant_id"
         )

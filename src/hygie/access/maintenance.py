@@ -10,6 +10,7 @@ from datetime import date
 
 from hygie import keys
 from hygie.access import audit
+from hygie.access.scope import system_database
 from hygie.db import Database
 from hygie.generate.runner import Report
 from hygie.generate.runner import generate as run_generation
@@ -58,7 +59,7 @@ def generate_group(
 ) -> Report:
     """Load a synthetic group into an empty database, and say so in the trail."""
     report = run_generation(
-        db, ring, establishments=establishments, patients=patients, seed=seed,
+        system_database(db), ring, establishments=establishments, patients=patients, seed=seed,
         reference_date=reference_date, workers=workers, progress=progress,
     )  # fmt: skip
     _record(
@@ -78,7 +79,12 @@ def rotate_keys(
     total: Callable[[int], None] | None = None,
 ) -> keys.RotationReport:
     report = keys.rotate(
-        db, ring, resume=resume, batch_size=batch_size, progress=progress, total=total
+        system_database(db),
+        ring,
+        resume=resume,
+        batch_size=batch_size,
+        progress=progress,
+        total=total,
     )
     _record(
         db, action="keys.rotate", count=sum(report.reencrypted.values()),
@@ -88,4 +94,4 @@ def rotate_keys(
 
 
 def key_status(db: Database) -> dict[str, dict[str, int]]:
-    return keys.status(db)
+    return keys.status(system_database(db))

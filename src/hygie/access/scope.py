@@ -1,9 +1,14 @@
 """Transactions opened by the gate, scoped to the establishments of the actor.
 
 On PostgreSQL, row-level security on the patient tables is a second wall behind the
-gate's own decisions: each gate transaction declares the establishments it works in, and
-rows of any other establishment are invisible to it. (Filled in by the row-level-security
-work; until then the scope is only carried, not enforced.)"""
+gate's own decisions (migration 0004): each gate transaction declares the establishments
+it works in, as its first statement, and rows of any other establishment are invisible
+to it and cannot be written. A transaction that declares nothing sees no patient row, so
+a query that goes around the gate finds nothing rather than everything. If the
+declaration fails, the transaction fails with it.
+
+On SQLite (no row-level security) the gate's own decisions remain the only wall.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from hygie.db import Database
+from hygie.db import Database, scope_setting
 
 # The scope of system work that spans the group (synthetic data, key rotation, audit).
 EVERY_ESTABLISHMENT: frozenset[int] | None = None
@@ -20,6 +25,15 @@ EVERY_ESTABLISHMENT: frozenset[int] | None = None
 
 @contextmanager
 def gate_transaction(db: Database, establishments: frozenset[int] | None) -> Iterator[Session]:
-    """A unit of work limited to ``establishments`` (``EVERY_ESTABLISHMENT``: the group)."""
-    with db.transaction() as session:
+    """A unit of work limited to ``establishments`` (``EVERY_ESTABLISHMENT``: the group).
+
+    An empty set is a scope too: the transaction then sees no patient row at all."""
+    with db.transaction(scope=scope_setting(establishments)) as session:
         yield session
+
+
+def system_database(db: Database) -> Database:
+    """``db`` for operations on the whole group run by an operator (generation, key
+    rotation): every transaction, session and connection it opens sees every
+    establishment."""
+    return db.scoped(EVERY_ESTABLISHMENT)

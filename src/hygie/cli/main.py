@@ -101,6 +101,31 @@ def db_upgrade() -> None:
     out.print(f"schema is current ({_safe_url(settings.database_url)})")
 
 
+@db_app.command("grant-app-role")
+@clear_errors
+def db_grant_app_role(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the application connects as.")],
+) -> None:
+    """Create (if absent) the role the application connects as on PostgreSQL and grant it
+    its privileges: bound by row-level security, append-only on the audit trail. Run it as
+    the schema's owner (or a superuser), again after every `hygie db upgrade`."""
+    from hygie.storage.app_role import grant_app_role
+
+    settings = Settings.from_env()
+    db = _open(settings)
+    try:
+        statements = grant_app_role(db.engine, role)
+    finally:
+        db.dispose()
+    for statement in statements:
+        out.print(f"{statement};", highlight=False, soft_wrap=True)
+    out.print(
+        f"role {role} granted on {_safe_url(settings.database_url)}; connect the application "
+        "as it (HYGIE_DATABASE_URL), keep migrating as the owner",
+        highlight=False,
+    )
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -31,6 +31,10 @@ class Patient(Base):
         Index("ix_patients_birth_name_key_birth_date", "birth_name_key", "birth_date"),
         Index("ix_patients_used_name_key", "used_name_key"),
         Index("ix_patients_birth_date_sex", "birth_date", "sex"),
+        # The id is taken from the sequence before the INSERT rather than read back with
+        # RETURNING: under PostgreSQL row-level security a new identity is not readable
+        # until its first file (patient_registrations) is written (migration 0004).
+        {"implicit_returning": False},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

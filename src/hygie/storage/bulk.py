@@ -34,10 +34,12 @@ def insert_rows(
 
 @dataclass
 class SetAside:
-    """Indexes and foreign keys dropped for a load, to be rebuilt once after it."""
+    """Indexes and foreign keys dropped for a load, to be rebuilt once after it, and the
+    tables whose row-level security stops binding their owner meanwhile."""
 
     indexes: list[Index] = field(default_factory=list)
     foreign_keys: list[ForeignKeyConstraint] = field(default_factory=list)
+    forced_security: list[str] = field(default_factory=list)
 
 
 def set_aside(conn: Connection, tables: Iterable[str]) -> SetAside:
@@ -57,6 +59,19 @@ def set_aside(conn: Connection, tables: Iterable[str]) -> SetAside:
         conn.execute(DropConstraint(fk))
     for index in aside.indexes:
         index.drop(conn)
+    # PostgreSQL refuses COPY FROM into a table whose row-level security binds the user;
+    # FORCE binds the owner running the load. Lifted for the load's transaction only.
+    aside.forced_security = list(
+        conn.scalars(
+            text(
+                "SELECT relname FROM pg_class WHERE relname = ANY(:names) "
+                "AND relnamespace = current_schema()::regnamespace AND relforcerowsecurity"
+            ),
+            {"names": sorted(names)},
+        )
+    )
+    for table in aside.forced_security:
+        conn.execute(text(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"))
     return aside
 
 
@@ -65,6 +80,8 @@ def restore(conn: Connection, aside: SetAside) -> None:
         index.create(conn)
     for fk in aside.foreign_keys:
         conn.execute(AddConstraint(fk))
+    for table in aside.forced_security:
+        conn.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
 
 
 def reset_sequences(conn: Connection) -> None:
