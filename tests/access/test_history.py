@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from hygie.access import gateway, history
 from hygie.access.actor import Actor, load_actor
 from hygie.db import Database
 from hygie.errors import ConflictError, ValidationError
+from hygie.models import AuditEvent
 from hygie.staff import service as staff
 from tests.factories import DAY0, World
 
@@ -72,6 +74,22 @@ def test_break_the_glass_review(db: Database, world: World, patient: int, office
         db, nurse, patient_id=patient, reason_code="other", reason_text="Vérification demandée"
     )
     assert [g.id for g in history.pending_reviews(db, officer)] == [grant.id]
+    # Listing the queue names patients: it is in the trail, refusals included.
+    with db.sessions() as s:
+        listed = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert listed is not None and (listed.action, listed.level, listed.patient_ids) == (
+        "break_glass.pending",
+        "summary",
+        [patient],
+    )
+    with pytest.raises(gateway.AccessDenied):
+        history.pending_reviews(db, nurse)
+    with db.sessions() as s:
+        refused = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert refused is not None and (refused.action, refused.outcome) == (
+        "break_glass.pending",
+        "denied",
+    )
     with pytest.raises(ValidationError):
         history.review_break_glass(db, officer, grant_id=grant.id, outcome="maybe", note="?")
     with pytest.raises(gateway.AccessDenied):

@@ -36,10 +36,12 @@ class HistoryLine:
     outcome: str
 
 
-def _may_audit(actor: Actor, establishment_ids: frozenset[int]) -> bool:
+def _may_audit(actor: Actor, establishment_ids: frozenset[int], action: str = "read") -> bool:
+    """Whether the actor holds, there, a role that may ``action`` the audit category
+    (reading the trail; writing is recording a verdict, such as a review)."""
     roles = actor.roles_in(establishment_ids)
     return any(
-        decide(role=r.value, action="read", category="audit", in_scope=True,
+        decide(role=r.value, action=action, category="audit", in_scope=True,
                care_relationship=None, break_glass=False).allowed
         for r in roles
     )  # fmt: skip
@@ -103,9 +105,19 @@ def pending_reviews(db: Database, actor: Actor) -> list[BreakGlass]:
     """Break-the-glass grants awaiting review in the actor's establishments."""
     where = frozenset(e for e in actor.establishments if _may_audit(actor, frozenset({e})))
     if not where:
+        record_refusal(db, actor, action="break_glass.pending", patient_ids=[],
+                       categories=["audit"], reason="not a security officer")  # fmt: skip
         raise AccessDenied("only a security officer reviews break-the-glass")
     with gate_transaction(db, where) as session:
-        return list(store.pending_break_glass(session, where))
+        grants = list(store.pending_break_glass(session, where))
+        # The queue names patients: listing it is an access like any other list.
+        audit.record(
+            session,
+            audit_entry(actor, scope=where, action="break_glass.pending", outcome="allowed",
+                        level="summary", patient_ids=[g.patient_id for g in grants],
+                        categories=["audit"], record_count=len(grants)),
+        )  # fmt: skip
+    return grants
 
 
 def review_break_glass(
@@ -126,7 +138,7 @@ def review_break_glass(
         establishment = common.get(
             session, BreakGlass, grant_id, what="break-the-glass", field="grant_id"
         ).establishment_id
-    if not _may_audit(actor, frozenset({establishment})):
+    if not _may_audit(actor, frozenset({establishment}), "write"):
         record_refusal(
             db, actor, action="break_glass.review", patient_ids=[], categories=["audit"],
             reason="not a security officer of that establishment",
