@@ -1,7 +1,6 @@
-"""The FastAPI application: for now, health and readiness only.
-
-No patient data leaves the server until the access gate (next issue) sits in front of the
-services. Start-up refuses to run with a missing or wrong key file."""
+"""The FastAPI application: health and readiness, and the JSON API under /api
+(:mod:`hygie.api`), whose every route reaches patient data through the access gate.
+Start-up refuses to run with a missing or wrong key file."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from hygie import __version__
+from hygie.api import mount
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys
 from hygie.errors import ConfigurationError
@@ -35,11 +35,16 @@ def open_checked(settings: Settings) -> Database:
     return db
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """The application; ``db``: an open, checked database to serve (tests), instead of the
+    one ``settings`` name (opened and checked at start-up, closed at shut-down)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if db is not None:
+            yield
+            return
         app.state.db = open_checked(settings)
         yield
         app.state.db.dispose()
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Hygie", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+    if db is not None:
+        app.state.db = db
 
     @app.middleware("http")
     async def security_headers(
@@ -55,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+    mount(app, security_headers=SECURITY_HEADERS)
 
     @app.get("/health")
     def health() -> dict[str, str]:

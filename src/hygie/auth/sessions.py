@@ -142,13 +142,24 @@ def revoke_session(
 
 
 def revoke_user_sessions(
-    session: Session, *, user: User, reason: str, now: datetime, how: str
+    session: Session,
+    *,
+    user: User,
+    reason: str,
+    now: datetime,
+    how: str,
+    keep: int | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> int:
-    """End every live session of ``user``; how many there were. One event records them."""
+    """End every live session of ``user`` but ``keep`` (the caller's own, when a user ends
+    their other sessions); how many there were. One event records them."""
     ids = list(
         session.scalars(
             select(WebSession.id).where(
-                WebSession.user_id == user.id, WebSession.revoked_at.is_(None)
+                WebSession.user_id == user.id,
+                WebSession.revoked_at.is_(None),
+                WebSession.id != (keep if keep is not None else -1),
             )
         )
     )
@@ -166,6 +177,9 @@ def revoke_user_sessions(
         how=how,
         now=now,
         user=user,
+        ip=ip,
+        user_agent=user_agent,
+        session_id=keep,
         reason=reason[:500],
         details={"sessions": ids},
     )

@@ -166,7 +166,14 @@ def verify_token(
 
 
 def revoke_token(
-    session: Session, *, token: ApiToken, now: datetime, how: str, reason: str = "revoked"
+    session: Session,
+    *,
+    token: ApiToken,
+    now: datetime,
+    how: str,
+    reason: str = "revoked",
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> None:
     if token.revoked_at is not None:
         return
@@ -179,6 +186,8 @@ def revoke_token(
         how=how,
         now=now,
         user=session.get(User, token.user_id),
+        ip=ip,
+        user_agent=user_agent,
         token_id=token.id,
         reason=reason[:500],
     )
