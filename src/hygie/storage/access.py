@@ -18,6 +18,7 @@ from hygie.models import (
     Prescription,
     PrescriptionStatus,
 )
+from hygie.storage.common import starts_with
 
 
 def establishments_of(session: Session, patient_id: int) -> frozenset[int]:
@@ -49,7 +50,7 @@ def search_in(
             .join(PatientRegistration, PatientRegistration.patient_id == Patient.id)
             .where(
                 PatientRegistration.establishment_id.in_(ids),
-                column.startswith(name_key, autoescape=True),
+                starts_with(column, name_key),
                 Patient.state == PatientState.ACTIVE,
             )
         )

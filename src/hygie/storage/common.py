@@ -1,9 +1,10 @@
-"""Generic fetch and add helpers."""
+"""Generic fetch and add helpers, and the prefix condition of name searches."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import ColumnElement, and_, true
 from sqlalchemy.orm import Session
 
 from hygie.errors import NotFoundError
@@ -39,3 +40,14 @@ def add(session: Session, row: M) -> M:
     session.add(row)
     session.flush()
     return row
+
+
+def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, written as a range of the index order rather than
+    a LIKE. PostgreSQL's LIKE is not leakproof, so under row-level security it must run
+    after the policy's check and cannot drive an index: a name search at 750,000 patients
+    went from milliseconds to seconds. For search keys (upper-case ASCII compared byte-wise,
+    ``search_key_type``) both forms select the same rows."""
+    if not prefix:
+        return true()
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))

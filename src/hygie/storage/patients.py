@@ -27,6 +27,7 @@ from hygie.models import (
     Prescription,
 )
 from hygie.models.base import Base
+from hygie.storage.common import starts_with
 
 # Every table holding rows that belong to one patient, moved as a whole by a merge.
 PATIENT_OWNED: tuple[type[Base], ...] = (
@@ -78,7 +79,7 @@ def search(
         column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
     ) -> Sequence[Patient]:
         query = select(Patient).where(
-            column.startswith(name_prefix, autoescape=True),
+            starts_with(column, name_prefix),
             Patient.state == PatientState.ACTIVE,
         )
         if birth_date is not None:
