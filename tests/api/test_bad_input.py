@@ -105,6 +105,18 @@ def test_unexpected_failure_is_a_bare_500(site: Site, caplog: pytest.LogCaptureF
     assert "database on fire" in caplog.text  # logged for the operator
 
 
+@pytest.fixture
+def reader(site: Site) -> TestClient:
+    """A client with a read token (one for all the examples of a property test: a sign-in
+    per example would run out of TOTP steps)."""
+    client, signed = site.sign_in("sec.a")
+    issued = client.post("/api/tokens", json={}, headers={"X-CSRF-Token": signed["csrf_token"]})
+    return TestClient(
+        site.app, base_url="https://testserver",
+        headers={"Authorization": f"Bearer {issued.json()['token']}"},
+    )  # fmt: skip
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -114,36 +126,16 @@ def test_unexpected_failure_is_a_bare_500(site: Site, caplog: pytest.LogCaptureF
     limit=st.one_of(st.integers(-5, 80), st.text(max_size=4)),
 )
 def test_search_never_fails_badly(
-    site: Site, name: str, first_name: str | None, limit: Any
+    reader: TestClient, name: str, first_name: str | None, limit: Any
 ) -> None:
     """Whatever the query string, a search answers 200 or a 4xx with a message."""
-    client = _token_client(site)
     params: dict[str, Any] = {"name": name, "limit": limit}
     if first_name is not None:
         params["first_name"] = first_name
-    answer = client.get("/api/patients", params=params)
+    answer = reader.get("/api/patients", params=params)
     assert answer.status_code in (200, 422), answer.text
     if answer.status_code == 422:
         assert answer.json()["error"]
-
-
-_CLIENTS: dict[int, TestClient] = {}
-
-
-def _token_client(site: Site) -> TestClient:
-    """A client with a read token for this site (made once: a sign-in per example would
-    exhaust the TOTP steps)."""
-    key = id(site)
-    if key not in _CLIENTS:
-        client, signed = site.sign_in("sec.a")
-        secret = client.post(
-            "/api/tokens", json={}, headers={"X-CSRF-Token": signed["csrf_token"]}
-        ).json()["token"]
-        _CLIENTS.clear()
-        _CLIENTS[key] = TestClient(
-            site.app, base_url="https://testserver", headers={"Authorization": f"Bearer {secret}"}
-        )
-    return _CLIENTS[key]
 
 
 def test_nothing_is_written_by_refused_input_but_the_gates_refusals(site: Site) -> None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hygie.auth import service
 from hygie.db import Database
 from hygie.models import ApiToken, BreakGlass, WebSession
-from tests.api.conftest import Site
+from tests.api.conftest import CLIENT_IP, PASSWORD, Site
 from tests.auth.conftest import events
 
 # Routes anyone may call: signing in. Every other /api route needs a session or a token.
@@ -236,3 +236,25 @@ def test_a_token_cannot_manage_sessions_or_mint_tokens(site: Site) -> None:
         assert "API tokens cannot manage sessions" in answer.json()["error"]
     assert len(events(site.db)) == before
     assert client.get("/api/session").status_code == 200
+
+
+def test_a_restarted_enrolment_closes_the_accounts_sessions(site: Site, db: Database) -> None:
+    """While a new authenticator awaits its first code, the account does nothing else."""
+    client, _ = site.sign_in("dr.a")
+    with db.transaction() as session:
+        from hygie.storage import staff as staff_store
+
+        user = staff_store.user_by_username(session, "dr.a")
+        assert user is not None
+        service.start_enrolment(session, user=user, now=site.clock.now, how="cli")
+    assert client.get("/api/session").status_code == 401
+
+
+def test_address_and_user_agent_are_recorded_within_their_columns(site: Site) -> None:
+    at = site.clock.advance(seconds=30)
+    client = TestClient(site.app, base_url="https://testserver", headers={"User-Agent": "U" * 1000})
+    body = {"username": "dr.a", "password": PASSWORD, "totp": site.logins["dr.a"].code(at)}
+    assert client.post("/api/session", json=body).status_code == 200
+    client.get("/api/patients", params={"name": "mart"})
+    for event in events(site.db)[-3:]:
+        assert event.user_agent == "U" * 400 and event.ip == CLIENT_IP
