@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from hygie.access import gateway, history
+from hygie.access import gateway, history, writes
 from hygie.access.actor import Actor, load_actor
 from hygie.access.scope import EVERY_ESTABLISHMENT, gate_transaction
 from hygie.clinical import service as clinical
 from hygie.db import Database, scope_setting
-from hygie.errors import NotFoundError
+from hygie.errors import ConflictError, NotFoundError
 from hygie.models import AuditEvent, ClinicalNote, Patient
 from hygie.patients import service as patients
 from hygie.scheduling import service as scheduling
@@ -254,6 +254,26 @@ def test_every_gate_path_declares_its_scope(group: Group, app_db: Database) -> N
     assert reviewed.reviewed_by_id == officer.user_id
     with pytest.raises(NotFoundError):
         history.access_history(app_db, officer, group.bruno)
+
+
+def test_writes_through_the_gate_under_its_scope(group: Group, app_db: Database) -> None:
+    w, dr_a = group.world, actor(app_db, "dr.a")
+    created = writes.create_patient(
+        app_db, actor(app_db, "sec.a"), establishment_id=w.est_a, birth_name="Nouveau",
+        birth_first_names=["Léa"], sex="female", birth_date=date(1990, 2, 3),
+    ).patient.id  # fmt: skip
+    assert [p.id for p in gateway.search_patients(app_db, dr_a, name="nouveau")] == [created]
+    writes.write_note(app_db, dr_a, patient_id=group.alice, establishment_id=w.est_a,
+                      kind="consultation", text="Revu ce jour")  # fmt: skip
+    # The allergy recorded in B stops a prescription in A: allergies follow the patient.
+    with pytest.raises(ConflictError, match="allergic"):
+        writes.prescribe(app_db, dr_a, patient_id=group.chloe, establishment_id=w.est_a,
+                         drug_code="D0031", dose="1 g", frequency="3 fois par jour",
+                         duration_days=7)  # fmt: skip
+    with pytest.raises(NotFoundError):  # B's patient stays out of sight for writes too
+        writes.write_note(app_db, dr_a, patient_id=group.bruno, establishment_id=w.est_b,
+                          kind="consultation", text="Tentative")  # fmt: skip
+    assert count(app_db, "clinical_notes", scope="*") == 5
 
 
 def test_the_trail_is_append_only_for_the_application_role(group: Group, app_db: Database) -> None:
