@@ -24,6 +24,7 @@ SYSLOG = re.compile(
     r"(?P<sd>-|(\[[^ =\]\"]+( [^ =\]\"]{1,32}=\"([^\"\\\]]|\\[\"\\\]])*\")*\])+)"
     r"( (?P<msg>.*))?$"
 )
+AT_SEQ = "(SELECT event_id FROM audit_seals WHERE seq = {})"
 PARAM = re.compile(r'([^ =\]"]{1,32})="((?:[^"\\\]]|\\["\\\]])*)"')
 
 
@@ -75,26 +76,29 @@ def test_verify_checkpoint_then_a_tampered_event_is_named(home: Path) -> None:
 
     with sqlite3.connect(home / "hygie.db") as conn:  # the attacker, with the file
         conn.execute("DROP TRIGGER audit_events_no_update")
-        conn.execute("UPDATE audit_events SET username = 'someone' WHERE seq = 3")
+        conn.execute("UPDATE audit_events SET username = 'someone' WHERE id = " + AT_SEQ.format(3))
     bad = run(home, "audit", "verify")
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "modified" in bad.stderr and "seq 3" in bad.stderr
     # A checkpoint checks the chain since the previous one before signing it.
     with sqlite3.connect(home / "hygie.db") as conn:
-        conn.execute("UPDATE audit_events SET ip = '6.6.6.6' WHERE seq = 9")
+        conn.execute("UPDATE audit_events SET ip = '6.6.6.6' WHERE id = " + AT_SEQ.format(9))
     assert_clean_error(run(home, "audit", "checkpoint"), "not intact", "seq 9")
 
 
 def test_a_truncated_tail_is_named_by_the_command(home: Path) -> None:
     assert run(home, "audit", "checkpoint").returncode == 0
     with sqlite3.connect(home / "hygie.db") as conn:
-        conn.execute("DROP TRIGGER audit_events_no_delete")
-        conn.execute("DROP TRIGGER audit_patients_no_delete")
-        conn.execute("DELETE FROM audit_patients")
-        conn.execute("DELETE FROM audit_events WHERE seq > 5")
+        for table in ("audit_events", "audit_patients", "audit_seals"):
+            conn.execute(f"DROP TRIGGER {table}_no_delete")
+        doomed = "(SELECT event_id FROM audit_seals WHERE seq > 5)"
+        conn.execute(f"DELETE FROM audit_patients WHERE event_id IN {doomed}")  # noqa: S608
+        events = [row[0] for row in conn.execute(doomed[1:-1])]
+        conn.execute("DELETE FROM audit_seals WHERE seq > 5")
+        conn.executemany("DELETE FROM audit_events WHERE id = ?", [(e,) for e in events])
         conn.execute(
-            "UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_events WHERE seq = 5)"
+            "UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_seals WHERE seq = 5)"
         )
     bad = run(home, "audit", "verify")
     assert bad.returncode == 2

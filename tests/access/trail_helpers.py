@@ -1,23 +1,24 @@
 """Building a trail through ``record``, and tampering with it as an attacker with database
-rights would: append-only triggers switched off, then rows edited by hand."""
+rights would: append-only triggers switched off, then events and seals edited by hand."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from hygie.access.audit import CHAINED_FIELDS, Entry, event_hash, record
 from hygie.db import Database
 from hygie.models import AuditEvent, AuditHead
+from hygie.models.access import AuditSeal
 
 START = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
-TABLES = ("audit_events", "audit_patients", "audit_checkpoints")
+TABLES = ("audit_events", "audit_patients", "audit_checkpoints", "audit_seals")
 
 ENTRIES = [
     Entry(
@@ -94,39 +95,85 @@ def as_attacker(db: Database) -> Iterator[Connection]:
             yield conn
 
 
-def event_at(conn: Connection, seq: int) -> AuditEvent:
-    return Session(bind=conn).scalars(select(AuditEvent).where(AuditEvent.seq == seq)).one()
+@dataclass
+class Sealed:
+    """An event with its seal, as the chain holds it."""
+
+    event: AuditEvent
+    seal: AuditSeal
+
+    @property
+    def id(self) -> int:
+        return self.event.id
+
+    @property
+    def seq(self) -> int:
+        return self.seal.seq
+
+    @property
+    def hash(self) -> str:
+        return self.seal.hash
+
+    @property
+    def prev_hash(self) -> str:
+        return self.seal.prev_hash
 
 
-def values_of(event: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+def event_at(conn: Connection, seq: int) -> Sealed:
+    session = Session(bind=conn)
+    seal = session.scalars(select(AuditSeal).where(AuditSeal.seq == seq)).one()
+    return Sealed(event=session.get_one(AuditEvent, seal.event_id), seal=seal)
+
+
+def values_of(sealed: Sealed) -> dict[str, Any]:
+    """The chained fields of a sealed event."""
+    values = {n: getattr(sealed.event, n) for n in CHAINED_FIELDS if n not in ("seq", "prev_hash")}
+    return {**values, "seq": sealed.seal.seq, "prev_hash": sealed.seal.prev_hash}
 
 
 def set_seq(conn: Connection, old: int, new: int) -> None:
-    conn.execute(update(AuditEvent).where(AuditEvent.seq == old).values(seq=new))
+    conn.execute(update(AuditSeal).where(AuditSeal.seq == old).values(seq=new))
 
 
 def rehash_from(conn: Connection, seq: int, **changes: Any) -> None:
     """Change event ``seq`` and recompute every hash from there on: a consistent rewrite."""
     session = Session(bind=conn)
-    rows = session.scalars(select(AuditEvent).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq))
+    seals = session.scalars(select(AuditSeal).where(AuditSeal.seq >= seq).order_by(AuditSeal.seq))
     prev: str | None = None
-    for event in rows:
+    for seal in seals:
+        sealed = Sealed(event=session.get_one(AuditEvent, seal.event_id), seal=seal)
         if prev is None:
             for name, value in changes.items():
-                setattr(event, name, value)
+                setattr(sealed.event, name, value)
         else:
-            event.prev_hash = prev
-        event.hash = prev = event_hash(values_of(event))
+            seal.prev_hash = prev
+        seal.hash = prev = event_hash(values_of(sealed))
     session.flush()
     if prev is not None:
         conn.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
 
 
-def forged(event: AuditEvent, **changes: Any) -> dict[str, Any]:
-    values = {**values_of(event), **changes}
+def forged(sealed: Sealed, **changes: Any) -> dict[str, Any]:
+    """The chained fields of ``sealed`` with ``changes``, and the hash they give."""
+    values = {**values_of(sealed), **changes}
     values["hash"] = event_hash(values)
     return values
+
+
+def insert_forged(conn: Connection, values: dict[str, Any]) -> int:
+    """Put in an event with these chained fields and a seal with its seq and hashes."""
+    content = {k: v for k, v in values.items() if k not in ("seq", "prev_hash", "hash")}
+    event_id = int(conn.execute(insert(AuditEvent).values(**content)).inserted_primary_key[0])  # type: ignore[index]
+    conn.execute(
+        insert(AuditSeal).values(
+            event_id=event_id,
+            seq=values["seq"],
+            prev_hash=values["prev_hash"],
+            hash=values["hash"],
+            sealed_at=datetime.now(UTC),
+        )
+    )
+    return event_id
 
 
 def entry_with(entry: Entry, **changes: Any) -> Entry:

@@ -26,6 +26,7 @@ NOT_DATA = {
     "audit_head",
     "audit_patients",
     "audit_checkpoints",
+    "audit_seals",
 }
 
 

@@ -6,10 +6,15 @@ chained fields as compact JSON with sorted keys, UTF-8, ``at`` as an ISO 8601 UT
 with microseconds, encoded by orjson (byte-identical to ``json.dumps(sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)`` for everything but the spelling of some floats;
 ten times faster, which matters to ``hygie audit verify``). ``details`` is normalised
-through that same encoding before it is stored, so what is hashed is what is read back. Appending first bumps the single
-``audit_head`` row — a write lock on SQLite, a row lock on PostgreSQL — so concurrent
-writers take turns and the trail stays one chain. The event is written in the caller's
-transaction: if it cannot be written, the access it records is rolled back with it.
+through that same encoding before it is stored, so what is hashed is what is read back.
+
+Recording and chaining are two steps. ``record`` writes the event (and the patients it
+concerns) in the caller's transaction and takes no lock on a shared row, so concurrent
+accesses commit together and share the WAL flush; if the event cannot be written, the access
+it records is rolled back with it (fail closed). Its place in the chain (``seq``,
+``prev_hash``, ``hash``) is given once it has committed, by ``sealing.seal``, in a separate
+append-only table: ``record`` seals right away whenever nobody else is sealing, so a quiet
+system's events are chained in the transaction that wrote them.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import BigInteger, Text, cast, func
 from sqlalchemy.orm import Session
 
-from hygie.models import AuditEvent, AuditHead, AuditPatient
+from hygie.models import AuditEvent, AuditPatient
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
@@ -92,19 +97,26 @@ def event_hash(values: dict[str, Any]) -> str:
 
 
 def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
-    """Append ``entry`` to the trail in the session's transaction."""
-    at = now or datetime.now(UTC)
-    # One statement takes the next position and the previous hash (this update leaves the
-    # hash as it was), and holds the head row until the transaction ends.
-    seq, prev_hash = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).one()
-    patient_ids = sorted({int(p) for p in entry.patient_ids})
-    values: dict[str, Any] = {
-        "seq": seq,
+    """Write ``entry`` to the trail in the session's transaction, then seal what can be
+    sealed without waiting (``sealing.seal``)."""
+    from hygie.access.sealing import seal
+
+    event = AuditEvent(**content(entry, now or datetime.now(UTC)))
+    if session.get_bind().dialect.name == "postgresql":
+        event.txid = _CURRENT_TXID  # a SQL expression, evaluated by the INSERT
+    session.add(event)
+    session.flush()
+    if event.patient_ids:
+        session.add_all(AuditPatient(event_id=event.id, patient_id=p) for p in event.patient_ids)
+        session.flush()
+    seal(session, wait=False)
+    return event
+
+
+def content(entry: Entry, at: datetime) -> dict[str, Any]:
+    """The columns of the event that records ``entry`` at ``at``: the chained fields but
+    ``seq`` and ``prev_hash``, which its seal brings."""
+    return {
         "at": at,
         "user_id": entry.user_id,
         "username": entry.username,
@@ -117,20 +129,15 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
         "how": entry.how,
         "action": entry.action,
         "level": entry.level,
-        "patient_ids": patient_ids,
+        "patient_ids": sorted({int(p) for p in entry.patient_ids}),
         "categories": sorted(set(entry.categories)),
         "purpose": entry.purpose,
         "outcome": entry.outcome,
         "reason": entry.reason,
         "record_count": entry.record_count,
         "details": normalised_details(entry.details),
-        "prev_hash": prev_hash,
     }
-    digest = event_hash(values)
-    event = AuditEvent(**values, hash=digest)
-    session.add(event)
-    session.flush()
-    if patient_ids:
-        session.add_all(AuditPatient(event_id=event.id, patient_id=p) for p in patient_ids)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
-    return event
+
+
+# The writing transaction's id (xid8, as a number), which the sealer looks events up by.
+_CURRENT_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)

@@ -1,129 +1,83 @@
-"""Checking the audit trail: chain verification, signed checkpoints, export.
+"""Checking the audit trail: chain verification and signed checkpoints.
 
-``verify`` walks the chain in ``seq`` order with plain Core selects in batches, recomputes
-each event's hash from its stored fields and checks the links (``prev_hash``) and the
-numbering (1, 2, 3...). The first event that does not fit is located and named: modified,
-deleted, inserted or reordered. An attacker with write access to the database can rewrite
-the whole chain consistently (the hash is not keyed), so the chain head is also signed from
-time to time (``checkpoint``) with an Ed25519 key kept outside the database: every signed
-checkpoint must still match the chain, which exposes a truncated tail or a rewritten chain
-up to the last checkpoint. Events written after the last checkpoint are protected by the
-chain only: checkpoint often, and ship the trail to a SIEM (``export``).
+``verify`` walks the chain in ``seq`` order (the seals, each joined with its event) with
+plain Core selects in batches, recomputes each event's hash from its stored fields and its
+seal's position and previous hash, and checks the links (``prev_hash``) and the numbering
+(1, 2, 3...). The first event that does not fit is located and named: modified, deleted,
+inserted or reordered — the event or its seal. An attacker with write access to the database
+can rewrite the whole chain consistently (the hash is not keyed), so the chain head is also
+signed from time to time (``checkpoint``) with an Ed25519 key kept outside the database
+(``trail_keys``): every signed checkpoint must still match the chain, which exposes a
+truncated tail or a rewritten chain up to the last checkpoint. Events written after the last
+checkpoint are protected by the chain only: checkpoint often, and ship the trail to a SIEM
+(``trail_export``). Events not sealed yet are not in the chain: ``verify`` counts them and
+fails if one has waited longer than a grace period (sealing has stopped; ``sealing``).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import psycopg
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Text, bindparam, cast, column, func, select, table
-from sqlalchemy.sql.elements import ColumnElement
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, bindparam, column, exists, func, select, table
 
 from hygie.access.audit import GENESIS, JSON_OPTIONS, Entry, iso_utc, record
+from hygie.access.sealing import NONE_UNSEALED, Unsealed, seal_pending, unsealed
 from hygie.access.trail_fast import Prefix, clean_prefix
+from hygie.access.trail_keys import (
+    AUDIT_KEY_ENV,
+    AuditKey,
+    audit_key_path,
+    checkpoint_message,
+    init_audit_key,
+    key_id_of,
+    load_audit_key,
+)
+from hygie.access.trail_rows import (
+    HASH,
+    PREV_HASH,
+    Row,
+    chain,
+    doc_of,
+    events,
+    heads,
+    iso_of,
+    row_columns,
+    seals,
+)
 from hygie.db import Database
 from hygie.errors import ConfigurationError, HygieError
 from hygie.models import AuditCheckpoint
 
-AUDIT_KEY_ENV = "HYGIE_AUDIT_KEY_FILE"
-DEFAULT_AUDIT_KEY_FILE = "./hygie-audit.key"
-SEARCH_WINDOW = 1000  # how far a moved event is looked for, on the failure path only
+__all__ = [
+    "AuditKey",
+    "CheckpointResult",
+    "Finding",
+    "TrailBrokenError",
+    "VerifyReport",
+    "audit_key_path",
+    "checkpoint",
+    "checkpoint_message",
+    "init_audit_key",
+    "load_audit_key",
+    "verify",
+]
 
-_EVENT_COLUMNS = (
-    "id", "seq", "at", "user_id", "username", "role", "establishment_id", "session_id",
-    "token_id", "ip", "user_agent", "how", "action", "level", "patient_ids", "categories",
-    "purpose", "outcome", "reason", "record_count", "details", "prev_hash", "hash",
-)  # fmt: skip
-_JSON_COLUMNS = ("patient_ids", "categories", "details")
-# Untyped columns: rows come back as the driver gives them, without ORM or type processing.
-events = table("audit_events", *(column(name) for name in _EVENT_COLUMNS))
-heads = table("audit_head", column("id"), column("seq"), column("hash"))
+SEARCH_WINDOW = 1000  # how far a moved event is looked for, on the failure path only
+UNSEALED_LOOKED_AT = 10_000  # unsealed events tried against a deleted seal, failure path
+DEFAULT_SEAL_GRACE = timedelta(seconds=60)  # an event unsealed for longer: sealing stopped
 checkpoints = table(
     "audit_checkpoints",
     *(column(n) for n in ("id", "seq", "head_hash", "signed_at", "key_id", "signature")),
 )
-Row = tuple[Any, ...]
-
-
-# --- the signing key ----------------------------------------------------------------------
-def audit_key_path() -> Path:
-    return Path(os.environ.get(AUDIT_KEY_ENV) or DEFAULT_AUDIT_KEY_FILE)
-
-
-def key_id_of(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-@dataclass(frozen=True)
-class AuditKey:
-    """The checkpoint signing key (Ed25519), read from a file outside the database."""
-
-    private: Ed25519PrivateKey
-    path: Path
-
-    @property
-    def public(self) -> Ed25519PublicKey:
-        return self.private.public_key()
-
-    @property
-    def key_id(self) -> str:
-        return key_id_of(self.public)
-
-
-def init_audit_key(path: Path) -> AuditKey:
-    """Create a new signing key file, readable by its owner only; never overwrite one."""
-    if path.exists():
-        raise ConfigurationError(
-            f"audit key file {path} already exists; it signs the existing checkpoints and is "
-            "never overwritten"
-        )
-    if not path.parent.exists():
-        raise ConfigurationError(f"audit key file {path}: folder {path.parent} does not exist")
-    private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigurationError(f"audit key file {path} already exists") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    return AuditKey(private=private, path=path)
-
-
-def load_audit_key(path: Path) -> AuditKey:
-    if not path.exists():
-        raise ConfigurationError(
-            f"audit key file {path} not found: set {AUDIT_KEY_ENV} or run `hygie audit init-key`"
-        )
-    try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError):
-        raise ConfigurationError(f"audit key file {path} is not a PEM private key") from None
-    if not isinstance(private, Ed25519PrivateKey):
-        raise ConfigurationError(f"audit key file {path} does not hold an Ed25519 key")
-    return AuditKey(private=private, path=path)
-
-
-def checkpoint_message(seq: int, head_hash: str, signed_at: datetime, key_id: str) -> bytes:
-    """What a checkpoint signature covers."""
-    return f"hygie-audit-checkpoint/1\n{seq}\n{head_hash}\n{iso_utc(signed_at)}\n{key_id}".encode()
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -131,7 +85,7 @@ def checkpoint_message(seq: int, head_hash: str, signed_at: datetime, key_id: st
 class Finding:
     """The first thing wrong with the trail, located."""
 
-    kind: str  # modified | deleted | inserted | reordered | checkpoint
+    kind: str  # modified | deleted | inserted | reordered | checkpoint | unsealed
     message: str
     seq: int | None = None
     event_id: int | None = None
@@ -147,6 +101,7 @@ class VerifyReport:
     checkpoints: int  # signed checkpoints checked against the chain
     seconds: float
     finding: Finding | None = None
+    unsealed: Unsealed = NONE_UNSEALED  # events written, not chained yet
 
     @property
     def ok(self) -> bool:
@@ -174,29 +129,36 @@ def verify(
     public_key: Ed25519PublicKey | None = None,
     from_last_checkpoint: bool = False,
     batch_size: int = 20_000,
+    grace: timedelta | None = DEFAULT_SEAL_GRACE,
+    now: datetime | None = None,
 ) -> VerifyReport:
     """Check the whole trail (or, with ``from_last_checkpoint``, the part after the newest
     signed checkpoint) and every signed checkpoint. Without ``public_key`` the checkpoints
-    cannot be checked, which is refused when there are any."""
+    cannot be checked, which is refused when there are any. Then count the events not
+    sealed yet: an intact chain with one unsealed for longer than ``grace`` fails (sealing
+    has stopped); ``grace=None`` skips that count."""
     started = time.perf_counter()
     with db.engine.connect() as conn:
         walker = _Walker(conn, batch_size=batch_size)
         report = walker.run(public_key=public_key, from_last_checkpoint=from_last_checkpoint)
-    return VerifyReport(**report, seconds=time.perf_counter() - started)
+        waiting = unsealed(conn) if grace is not None else NONE_UNSEALED
+    if grace is not None and report["finding"] is None:
+        report["finding"] = _sealing_stopped(waiting, grace, now or datetime.now(UTC))
+    return VerifyReport(**report, seconds=time.perf_counter() - started, unsealed=waiting)
 
 
-def _at_column(dialect: str) -> ColumnElement[Any]:
-    """``at`` as the ISO text the hash covers. PostgreSQL formats it (cheaper than parsing
-    a timestamp per row in Python); SQLite stores it as naive UTC text already."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", events.c.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-    return events.c.at
-
-
-def _sqlite_iso(at: str) -> str:
-    if len(at) == 26:  # YYYY-MM-DD HH:MM:SS.ffffff, as SQLAlchemy writes it
-        return at.replace(" ", "T") + "+00:00"
-    return iso_utc(datetime.fromisoformat(at).replace(tzinfo=UTC))
+def _sealing_stopped(waiting: Unsealed, grace: timedelta, now: datetime) -> Finding | None:
+    age = waiting.age(now)
+    if waiting.oldest_at is None or age <= grace.total_seconds():
+        return None
+    return Finding(
+        "unsealed",
+        f"event id {waiting.oldest_id} (written {iso_utc(waiting.oldest_at)}) has waited "
+        f"{age:,.0f} s for its seal, more than the {grace.total_seconds():,.0f} s allowed: "
+        f"sealing has stopped ({waiting.count:,} events unsealed); run `hygie audit seal` "
+        "and find out why",
+        event_id=waiting.oldest_id,
+    )
 
 
 class _Walker:
@@ -204,67 +166,41 @@ class _Walker:
         self.conn = conn
         self.batch_size = batch_size
         dialect = conn.dialect.name
-        self.iso: Callable[[str], str] | None = _sqlite_iso if dialect == "sqlite" else None
-        cols: list[ColumnElement[Any]] = [
-            _at_column(dialect)
-            if name == "at"
-            else cast(events.c[name], Text)
-            if name in _JSON_COLUMNS
-            else events.c[name]
-            for name in _EVENT_COLUMNS
-        ]
-        self.columns = cols
+        self.iso = iso_of(dialect)
+        self.columns = row_columns(dialect)
         self.batch = (
-            select(*cols)
-            .where(events.c.seq > bindparam("after"), events.c.seq <= bindparam("until"))
-            .order_by(events.c.seq)
+            select(*self.columns)
+            .select_from(chain)
+            .where(seals.c.seq > bindparam("after"), seals.c.seq <= bindparam("until"))
+            .order_by(seals.c.seq)
             .limit(bindparam("limit"))
         )
 
-    # The hot path. Keep _doc in step with audit.CHAINED_FIELDS (a test holds it there).
     def _doc(self, row: Row) -> dict[str, Any]:
-        loads = orjson.loads
-        iso = self.iso
-        return {
-            "seq": row[1],
-            "at": row[2] if iso is None else iso(row[2]),
-            "user_id": row[3],
-            "username": row[4],
-            "role": row[5],
-            "establishment_id": row[6],
-            "session_id": row[7],
-            "token_id": row[8],
-            "ip": row[9],
-            "user_agent": row[10],
-            "how": row[11],
-            "action": row[12],
-            "level": row[13],
-            "patient_ids": loads(row[14]),
-            "categories": loads(row[15]),
-            "purpose": row[16],
-            "outcome": row[17],
-            "reason": row[18],
-            "record_count": row[19],
-            "details": loads(row[20]),
-            "prev_hash": row[21],
-        }
+        return doc_of(row, self.iso)
 
-    def _matches(self, row: Row, seq: int | None = None) -> bool:
-        """Does the row's content, at ``seq`` (default its own), hash to its stored hash?"""
+    def _hash(self, row: Row, seq: int | None = None, prev_hash: str | None = None) -> str | None:
+        """The hash of the row's content at ``seq`` after ``prev_hash`` (default: its
+        seal's); None if the stored content cannot be read back."""
         try:
             doc = self._doc(row)
             if seq is not None:
                 doc["seq"] = seq
-            digest = hashlib.sha256(orjson.dumps(doc, option=JSON_OPTIONS)).hexdigest()
+            if prev_hash is not None:
+                doc["prev_hash"] = prev_hash
+            return hashlib.sha256(orjson.dumps(doc, option=JSON_OPTIONS)).hexdigest()
         except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
-            return False
-        return bool(digest == row[22])
+            return None
+
+    def _matches(self, row: Row, seq: int | None = None) -> bool:
+        """Does the row's content, at ``seq`` (default its own), hash to its stored hash?"""
+        return bool(self._hash(row, seq) == row[HASH])
 
     def run(
         self, *, public_key: Ed25519PublicKey | None, from_last_checkpoint: bool
     ) -> dict[str, Any]:
         conn = self.conn
-        max_seq = select(func.max(events.c.seq)).scalar_subquery()
+        max_seq = select(func.max(seals.c.seq)).scalar_subquery()
         head = conn.execute(
             select(heads.c.seq, heads.c.hash, max_seq).where(heads.c.id == 1)
         ).one_or_none()
@@ -480,28 +416,50 @@ class _Walker:
 
     # --- locating what went wrong (failure path only) --------------------------------
     def _row_at(self, seq: int) -> Row | None:
-        row = self.conn.execute(select(*self.columns).where(events.c.seq == seq)).first()
+        row = self.conn.execute(
+            select(*self.columns).select_from(chain).where(seals.c.seq == seq)
+        ).first()
         return tuple(row) if row is not None else None
 
     def _row_after(self, seq: int) -> Row | None:
         row = self.conn.execute(
-            select(*self.columns).where(events.c.seq > seq).order_by(events.c.seq).limit(1)
+            select(*self.columns)
+            .select_from(chain)
+            .where(seals.c.seq > seq)
+            .order_by(seals.c.seq)
+            .limit(1)
         ).first()
         return tuple(row) if row is not None else None
 
     def _where(self, **equal: Any) -> list[Row]:
-        stmt = select(events.c.id, events.c.seq)
+        """(event id, seq) of the seals with these values (``hash``, ``prev_hash``)."""
+        stmt = select(seals.c.event_id, seals.c.seq)
         for name, value in equal.items():
-            stmt = stmt.where(events.c[name] == value)
-        return [tuple(r) for r in self.conn.execute(stmt.order_by(events.c.seq))]
+            stmt = stmt.where(seals.c[name] == value)
+        return [tuple(r) for r in self.conn.execute(stmt.order_by(seals.c.seq))]
+
+    def _unsealed_at(self, seq: int, prev_hash: str, hash_: str) -> int | None:
+        """The id of an unsealed event that, sealed at ``seq`` after ``prev_hash``, hashes
+        to ``hash_``: an event whose seal was deleted."""
+        dialect = self.conn.dialect.name
+        rows = self.conn.execute(
+            select(*row_columns(dialect, sealed=False))
+            .where(~exists().where(seals.c.event_id == events.c.id))
+            .order_by(events.c.id)
+            .limit(UNSEALED_LOOKED_AT)
+        )
+        for row in rows:
+            if self._hash(tuple(row), seq, prev_hash) == hash_:
+                return int(row[0])
+        return None
 
     def _original_seq(self, row: Row) -> int | None:
         """The seq this event was written at, if it hashes right at another one."""
         seq = int(row[1])
         candidates: list[int] = []
-        if row[21] == GENESIS:
+        if row[PREV_HASH] == GENESIS:
             candidates.append(1)
-        candidates += [int(s) + 1 for _, s in self._where(hash=row[21])]
+        candidates += [int(s) + 1 for _, s in self._where(hash=row[PREV_HASH])]
         for delta in range(1, SEARCH_WINDOW + 1):
             candidates += [seq - delta, seq + delta]
         for candidate in candidates:
@@ -511,6 +469,16 @@ class _Walker:
 
     def _bad_numbering(self, row: Row, state: _State) -> Finding:
         seq, event_id = int(row[1]), int(row[0])
+        if seq == state.expected + 1:
+            orphan = self._unsealed_at(state.expected, state.prev_hash, row[PREV_HASH])
+            if orphan is not None:
+                return Finding(
+                    "deleted",
+                    f"the seal of event id {orphan} (seq {state.expected}) was deleted: the "
+                    "event is still there, out of the chain",
+                    seq=state.expected,
+                    event_id=orphan,
+                )
         if seq > state.expected:
             span = (
                 f"{state.expected}" if seq == state.expected + 1 else f"{state.expected}..{seq - 1}"
@@ -564,7 +532,7 @@ class _Walker:
                 seq=seq,
             )
         following = self._row_after(seq)
-        if following is not None and following[21] == state.prev_hash:
+        if following is not None and following[PREV_HASH] == state.prev_hash:
             return Finding(
                 "inserted",
                 f"event seq {seq} (id {event_id}) was inserted: the event after it is chained "
@@ -574,7 +542,8 @@ class _Walker:
             )
         return Finding(
             "modified",
-            f"event seq {seq} (id {event_id}) was modified: its content no longer matches its hash",
+            f"event seq {seq} (id {event_id}) was modified: its content no longer matches the "
+            "hash its seal records (the event or its seal was altered)",
             seq=seq,
             event_id=event_id,
         )
@@ -589,7 +558,7 @@ class _Walker:
                 seq=seq,
                 event_id=event_id,
             )
-        elsewhere = [r for r in self._where(hash=row[21]) if r[1] != state.prev_seq]
+        elsewhere = [r for r in self._where(hash=row[PREV_HASH]) if r[1] != state.prev_seq]
         if elsewhere:
             other_id, other_seq = elsewhere[0]
             return Finding(
@@ -641,10 +610,11 @@ class CheckpointResult:
 def checkpoint(
     db: Database, key: AuditKey, *, entry: Entry | None = None, now: datetime | None = None
 ) -> CheckpointResult:
-    """Sign the chain head, after checking the chain since the newest checkpoint (a broken
-    chain is never signed), and record that in the trail (``entry``, default a system
-    event)."""
-    report = verify(db, public_key=key.public, from_last_checkpoint=True)
+    """Seal what has committed, then sign the chain head, after checking the chain since
+    the newest checkpoint (a broken chain is never signed), and record that in the trail
+    (``entry``, default a system event)."""
+    seal_pending(db, wait=True)
+    report = verify(db, public_key=key.public, from_last_checkpoint=True, grace=None)
     if report.finding is not None:
         raise TrailBrokenError(report.finding)
     signed_at = (now or datetime.now(UTC)).astimezone(UTC)

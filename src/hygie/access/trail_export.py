@@ -8,10 +8,20 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, literal, select
+from sqlalchemy import ColumnElement, Connection, exists, func, literal, select
 
 from hygie.access.audit import JSON_OPTIONS
-from hygie.access.trail import _Walker, events
+from hygie.access.trail_rows import (
+    HASH,
+    ID,
+    SEQ,
+    chain,
+    doc_of,
+    events,
+    iso_of,
+    row_columns,
+    seals,
+)
 from hygie.db import Database
 from hygie.models.types import UTCDateTime
 
@@ -24,28 +34,58 @@ def iter_events(
     until: datetime | None = None,
     batch_size: int = 5000,
 ) -> Iterator[dict[str, Any]]:
-    """The trail's events in seq order, as plain dicts (``at`` as ISO 8601 UTC), between
-    ``since`` (inclusive) and ``until`` (exclusive)."""
+    """The trail's events between ``since`` (inclusive) and ``until`` (exclusive), as plain
+    dicts (``at`` as ISO 8601 UTC): the sealed ones in seq order, then those not sealed yet
+    in id order, with ``seq``, ``prev_hash`` and ``hash`` None (``hygie audit export`` seals
+    first, so these are only the ones written meanwhile)."""
     with db.engine.connect() as conn:
-        walker = _Walker(conn, batch_size=batch_size)
-        stmt = walker.batch
+        window: list[ColumnElement[bool]] = []
         # Bound as the model's column type, so that both databases compare timestamps.
         if since is not None:
-            stmt = stmt.where(events.c.at >= literal(since, UTCDateTime()))
+            window.append(events.c.at >= literal(since, UTCDateTime()))
         if until is not None:
-            stmt = stmt.where(events.c.at < literal(until, UTCDateTime()))
-        top = conn.execute(select(func.max(events.c.seq))).scalar()
-        after = -(2**62)
-        while True:
-            rows = conn.execute(
-                stmt, {"after": after, "until": top or 0, "limit": batch_size}
-            ).all()
-            if not rows:
-                return
-            for row in rows:
-                doc = walker._doc(tuple(row))
-                yield {"id": row[0], **doc, "hash": row[22]}
-            after = rows[-1][1]
+            window.append(events.c.at < literal(until, UTCDateTime()))
+        yield from _sealed(conn, window, batch_size)
+        yield from _unsealed(conn, window, batch_size)
+
+
+def _sealed(
+    conn: Connection, window: list[ColumnElement[bool]], batch_size: int
+) -> Iterator[dict[str, Any]]:
+    dialect = conn.dialect.name
+    iso = iso_of(dialect)
+    stmt = select(*row_columns(dialect)).select_from(chain).where(*window).order_by(seals.c.seq)
+    top = conn.execute(select(func.max(seals.c.seq))).scalar() or 0
+    after = -(2**62)
+    while True:
+        rows = conn.execute(
+            stmt.where(seals.c.seq > after, seals.c.seq <= top).limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield {"id": row[ID], **doc_of(tuple(row), iso), "hash": row[HASH]}
+        after = rows[-1][SEQ]
+
+
+def _unsealed(
+    conn: Connection, window: list[ColumnElement[bool]], batch_size: int
+) -> Iterator[dict[str, Any]]:
+    dialect = conn.dialect.name
+    iso = iso_of(dialect)
+    stmt = (
+        select(*row_columns(dialect, sealed=False))
+        .where(*window, ~exists().where(seals.c.event_id == events.c.id))
+        .order_by(events.c.id)
+    )
+    after = -(2**62)
+    while True:
+        rows = conn.execute(stmt.where(events.c.id > after).limit(batch_size)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield {"id": row[ID], **doc_of(tuple(row), iso), "hash": None}
+        after = rows[-1][ID]
 
 
 SYSLOG_FACILITY = 13  # log audit

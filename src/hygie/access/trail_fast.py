@@ -1,6 +1,6 @@
 """The fast path of ``verify`` on PostgreSQL: the intact prefix of the chain, found quickly.
 
-``clean_prefix`` reads the events with raw psycopg (no SQLAlchemy row processing), the next
+``clean_prefix`` reads the seals, each joined with its event, with raw psycopg (no SQLAlchemy row processing), the next
 batch fetched in a thread while the current one is hashed, and checks each event exactly
 as the walk in ``trail`` does: its ``seq`` is the next one, its ``prev_hash`` is the hash
 before it, and SHA-256 over ``orjson.dumps`` of the very dict the walk builds (same values,
@@ -34,15 +34,20 @@ PARALLEL_MIN = 100_000  # events from which the upper half is checked in a secon
 BATCH = 20_000
 CACHE_MAX = 50_000  # parsed categories/details kept: few distinct values, many events
 
-_AT = """to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_AT = """to_char(timezone('UTC', e.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 _JSON = ("patient_ids", "categories", "details")
+_SEAL = ("seq", "prev_hash")
 KEYS = tuple(sorted(CHAINED_FIELDS))
 # The chained fields in key order (as ``_Walker`` selects them: ``at`` as ISO text, the JSON
-# columns as text), then id and hash.
+# columns as text; seq and prev_hash from the seal), then the event id and the seal's hash.
 _SELECT = (
     "SELECT "  # noqa: S608 - fixed column names only
-    + ", ".join(_AT if n == "at" else f"{n}::text" if n in _JSON else n for n in KEYS)
-    + ", id, hash FROM audit_events WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+    + ", ".join(
+        _AT if n == "at" else f"e.{n}::text" if n in _JSON else f"s.{n}" if n in _SEAL else f"e.{n}"
+        for n in KEYS
+    )
+    + ", e.id, s.hash FROM audit_seals s JOIN audit_events e ON e.id = s.event_id"
+    " WHERE s.seq > %s AND s.seq <= %s ORDER BY s.seq LIMIT %s"
 )
 _CATS, _DETAILS, _PATIENTS = (KEYS.index(n) for n in ("categories", "details", "patient_ids"))
 _SEQ, _PREV = KEYS.index("seq"), KEYS.index("prev_hash")
@@ -136,7 +141,7 @@ def _upper_half(dsn: str, after: int, until: int, marks: frozenset[int], pipe: P
     """In the forked process: check (after, until] from the stored hash at ``after``."""
     try:
         with psycopg.connect(dsn) as conn:
-            row = conn.execute("SELECT hash FROM audit_events WHERE seq = %s", (after,)).fetchone()
+            row = conn.execute("SELECT hash FROM audit_seals WHERE seq = %s", (after,)).fetchone()
             if row is None:
                 pipe.send(None)
                 return

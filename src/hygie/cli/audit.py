@@ -1,4 +1,4 @@
-"""``hygie audit``: verify the trail, sign checkpoints, export it."""
+"""``hygie audit``: seal and verify the trail, sign checkpoints, export it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
 EXIT_TAMPERED = 2  # the trail failed verification (1: the command could not run)
+EXIT_UNSEALED = 3  # the chain is intact but an event waited too long for its seal
 
 
 def _database() -> Database:
@@ -29,7 +30,7 @@ def _database() -> Database:
 @audit_app.command("init-key")
 def init_key() -> None:
     """Create the checkpoint signing key (HYGIE_AUDIT_KEY_FILE, default ./hygie-audit.key)."""
-    from hygie.access.trail import audit_key_path, init_audit_key
+    from hygie.access.trail_keys import audit_key_path, init_audit_key
     from hygie.cli.main import clear_errors, out
 
     @clear_errors
@@ -43,38 +44,81 @@ def init_key() -> None:
     run()
 
 
+@audit_app.command("seal")
+def seal_command() -> None:
+    """Chain every event written so far (servers and accesses normally do it themselves)."""
+    from hygie.access.sealing import seal_pending
+    from hygie.cli.main import clear_errors, out
+
+    @clear_errors
+    def run() -> None:
+        done = seal_pending(_database(), wait=True)
+        out.print(
+            f"sealed {done.sealed:,} events; the chain ends at seq {done.seq}", highlight=False
+        )
+
+    run()
+
+
 @audit_app.command("verify")
 def verify_command(
     batch_size: Annotated[
         int, typer.Option(min=100, max=1_000_000, help="Events read per query.")
     ] = 20_000,
+    grace: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Seconds an event may wait for its seal before sealing counts as stopped."
+        ),
+    ] = 60,
 ) -> None:
     """Check the hash chain and every signed checkpoint. Exits 2 naming the first event that
-    was modified, deleted, inserted or reordered, or the checkpoint that no longer matches."""
-    from hygie.access.trail import audit_key_path, load_audit_key, verify
+    was modified, deleted, inserted or reordered, or the checkpoint that no longer matches;
+    exits 3 if the chain is intact but an event has waited for its seal longer than
+    --grace seconds (sealing has stopped)."""
+    from datetime import timedelta
+
+    from hygie.access.trail import verify
+    from hygie.access.trail_keys import audit_key_path, load_audit_key
     from hygie.cli.main import clear_errors, err, out
 
     @clear_errors
     def run() -> None:
         path = audit_key_path()
         public = load_audit_key(path).public if path.exists() else None
-        report = verify(_database(), public_key=public, batch_size=batch_size)
+        report = verify(
+            _database(),
+            public_key=public,
+            batch_size=batch_size,
+            grace=timedelta(seconds=grace),
+        )
         out.print(
             f"checked {report.events:,} events in {report.seconds:.2f} s "
             f"({report.rate:,.0f} events/s); signed checkpoints verified: {report.checkpoints}",
             highlight=False,
         )
+        waiting = report.unsealed
+        if waiting.oldest_at is not None:
+            age = waiting.age(datetime.now(UTC))
+            out.print(
+                f"not sealed yet: {waiting.count:,} events, the oldest (id "
+                f"{waiting.oldest_id}) written {age:,.1f} s ago",
+                highlight=False,
+            )
+        else:
+            out.print("not sealed yet: 0 events", highlight=False)
         if public is None:
             err.print(
                 f"warning: no audit key file ({path}) and no checkpoint: a truncated tail or a "
                 "rewritten chain cannot be detected; run `hygie audit checkpoint`",
                 highlight=False,
             )
-        if report.finding is not None:
-            err.print(
-                f"[bold red]TAMPERED:[/] {report.finding.kind}: {report.finding.message}",
-                highlight=False,
-            )
+        finding = report.finding
+        if finding is not None and finding.kind == "unsealed":
+            err.print(f"[bold red]SEALING STOPPED:[/] {finding.message}", highlight=False)
+            raise typer.Exit(EXIT_UNSEALED)
+        if finding is not None:
+            err.print(f"[bold red]TAMPERED:[/] {finding.kind}: {finding.message}", highlight=False)
             raise typer.Exit(EXIT_TAMPERED)
         out.print(f"trail intact up to seq {report.last_seq}", highlight=False)
 
@@ -83,9 +127,11 @@ def verify_command(
 
 @audit_app.command("checkpoint")
 def checkpoint_command() -> None:
-    """Sign the chain head now (the chain since the last checkpoint is checked first)."""
+    """Seal what has been written, then sign the chain head (the chain since the last
+    checkpoint is checked first)."""
     from hygie.access.audit import Entry
-    from hygie.access.trail import audit_key_path, checkpoint, init_audit_key, load_audit_key
+    from hygie.access.trail import checkpoint
+    from hygie.access.trail_keys import audit_key_path, init_audit_key, load_audit_key
     from hygie.cli.main import clear_errors, out
 
     @clear_errors
@@ -138,7 +184,8 @@ def export_command(
         Path | None, typer.Option(help="Write to this new file instead of standard output.")
     ] = None,
 ) -> None:
-    """Export the trail for a SIEM, in seq order."""
+    """Export the trail for a SIEM, in seq order (what has been written is sealed first)."""
+    from hygie.access.sealing import seal_pending
     from hygie.access.trail_export import iter_events, syslog_line
     from hygie.cli.main import clear_errors, err
     from hygie.errors import ValidationError
@@ -154,6 +201,7 @@ def export_command(
         if output is not None and output.exists():
             raise ValidationError(f"{output} already exists; not overwritten", field="--output")
         db = _database()
+        seal_pending(db, wait=True)
         import orjson
 
         count = 0

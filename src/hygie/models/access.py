@@ -6,8 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from hygie.models.base import Base, utcnow
 from hygie.models.types import EncryptedText, UTCDateTime
@@ -102,9 +112,27 @@ class BreakGlass(Base):
     review_note: Mapped[str | None] = mapped_column(String(1000))
 
 
+class AuditSeal(Base):
+    """An event's place in the chain, given after the event committed (``access.sealing``):
+    its position ``seq``, the previous event's hash, and ``hash`` over the event's canonical
+    content with both. Append-only like the events (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_seals"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("audit_events.id"),
+        primary_key=True,
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # position in the chain
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # not chained
+
+
 class AuditEvent(Base):
-    """One access, allowed or denied. Append-only (triggers refuse UPDATE and DELETE) and
-    hash-chained: ``hash`` covers ``prev_hash`` and the event's canonical content."""
+    """One access, allowed or denied, written in the access's own transaction. Append-only
+    (triggers refuse UPDATE and DELETE); chained afterwards by its seal (``AuditSeal``)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -113,7 +141,6 @@ class AuditEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # position in the chain
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the trail outlives accounts
     username: Mapped[str | None] = mapped_column(String(64))
@@ -133,8 +160,14 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     record_count: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # PostgreSQL: the writing transaction (pg_current_xact_id), which tells the sealer where
+    # unsealed events can be. Not chained, not shown; NULL on SQLite.
+    txid: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The event's place in the chain, read from its seal (None until it is sealed); loaded
+    # only when asked for.
+    seq: Mapped[int | None] = column_property(
+        select(AuditSeal.seq).where(AuditSeal.event_id == id).scalar_subquery(), deferred=True
+    )
 
 
 class AuditPatient(Base):
@@ -165,11 +198,15 @@ class AuditCheckpoint(Base):
 
 
 class AuditHead(Base):
-    """The chain head (one row). Appending first updates this row, which serialises
-    concurrent writers on both databases, so the trail stays one chain."""
+    """The chain head (one row): the last sealed position and hash. Sealing locks and
+    advances it; recording an event does not touch it, so writers never wait for each other.
+    Not part of the trail (signed checkpoints expose a head moved back)."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # PostgreSQL: the snapshot of the last sealing pass ("xmin:xmax:xip,..."), so that the
+    # next pass looks only at events of transactions unfinished then or started since.
+    snapshot: Mapped[str | None] = mapped_column(Text)

@@ -104,14 +104,15 @@ def has_prescription_to_dispense(
 
 
 def events_for_patient(session: Session, patient_id: int, *, limit: int = 1000) -> Sequence[Any]:
-    """The trail's events that concern one patient, newest first."""
+    """The trail's events that concern one patient, newest first, whether already sealed
+    into the chain or not (an access is in the trail as soon as it commits)."""
     from hygie.models import AuditEvent, AuditPatient
 
     return session.scalars(
         select(AuditEvent)
         .join(AuditPatient, AuditPatient.event_id == AuditEvent.id)
         .where(AuditPatient.patient_id == patient_id)
-        .order_by(AuditEvent.seq.desc())
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     ).all()
 
