@@ -93,7 +93,7 @@ def test_a_truncated_tail_is_named_by_the_command(home: Path) -> None:
         for table in ("audit_events", "audit_patients", "audit_seals"):
             conn.execute(f"DROP TRIGGER {table}_no_delete")
         doomed = "(SELECT event_id FROM audit_seals WHERE seq > 5)"
-        conn.execute(f"DELETE FROM audit_patients WHERE event_id IN {doomed}")  # noqa: S608
+        conn.execute(f"DELETE FROM audit_patients WHERE event_id IN {doomed}")
         events = [row[0] for row in conn.execute(doomed[1:-1])]
         conn.execute("DELETE FROM audit_seals WHERE seq > 5")
         conn.executemany("DELETE FROM audit_events WHERE id = ?", [(e,) for e in events])
