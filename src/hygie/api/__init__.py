@@ -11,13 +11,21 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, FastAPI
 
-from hygie.api import errors, patient_routes, review_routes, session_routes, token_routes
+from hygie.api import (
+    errors,
+    patient_routes,
+    review_routes,
+    session_routes,
+    token_routes,
+    write_routes,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     session_routes.router,
     token_routes.router,
     patient_routes.router,
     review_routes.router,
+    *write_routes.ROUTERS,
 )
 
 
