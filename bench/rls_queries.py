@@ -1,7 +1,9 @@
 """What row-level security costs the gate's queries (PostgreSQL). The same queries as
-bench/queries.py — the gate's patient search (name prefix + birth date within the
-actor's establishments), the search without an establishment filter, the exact NIR
-look-up and one patient's full record — run three ways on the same database:
+bench/queries.py — the gate's patient search (name prefix within the actor's
+establishment, with and without the birth date), the search without an establishment
+filter, the exact NIR look-up and one patient's full record — run three ways on the same
+database, then audited chart reads through the gate, as the owner and as the application
+role (the gate declares its scope either way; the owner is a superuser and ignores it):
 
 - ``owner``: connected as HYGIE_DATABASE_URL's user, a superuser whom row-level security
   does not bind, declaring nothing (the cost before row-level security);
@@ -31,10 +33,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from hygie.access import gateway
+from hygie.access.actor import Actor, load_actor
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys, scope_setting
 from hygie.kit.crypto import Keyring
-from hygie.models import Patient, PatientRegistration
+from hygie.models import Habilitation, Patient, PatientRegistration, Role, User
 from hygie.patients.service import nir_lookup_hash
 from hygie.storage import access as gate_store
 from hygie.storage import patients as store
@@ -123,6 +127,37 @@ def probes_from(db: Database, samples: int, prefix: int) -> list[Probe]:
         ]
 
 
+def chart_reads(owner: Database, app: Database, reads: int) -> None:
+    """Audited chart reads through the gate by one physician, of patients registered in
+    their establishment, owner and application role taking turns read by read."""
+    with owner.sessions() as s:
+        user, est = s.execute(
+            select(User.username, Habilitation.establishment_id)
+            .join(Habilitation, Habilitation.user_id == User.id)
+            .where(Habilitation.role == Role.PHYSICIAN, Habilitation.valid_until.is_(None))
+            .limit(1)
+        ).one()
+        ids = list(
+            s.scalars(
+                select(PatientRegistration.patient_id)
+                .where(PatientRegistration.establishment_id == est)
+                .limit(200_000)
+            )
+        )
+        actor: Actor = load_actor(s, username=user, how="api", ip="127.0.0.1", user_agent="bench")
+    rng = random.Random(7)
+    sample = [rng.choice(ids) for _ in range(reads)]
+    out: dict[str, list[float]] = {"owner (no RLS)": [], "app, its site": []}
+    for pid in sample[:50] + sample:
+        for name, db in (("owner (no RLS)", owner), ("app, its site", app)):
+            t0 = time.perf_counter()
+            gateway.read_chart(db, actor, pid)
+            out[name].append((time.perf_counter() - t0) * 1000)
+    print(f"audited chart read through the gate ({user}, establishment {est})")
+    for name, samples in out.items():
+        print(f"  {name:16} {percentiles(samples[50:])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--app-role", required=True)
@@ -154,6 +189,7 @@ def main() -> None:
         timed(ways, work, probes[:50])  # warm-up: connections, plans, caches
         for name, samples in timed(ways, work, probes).items():
             print(f"  {name:16} {percentiles(samples)}")
+    chart_reads(owner, app, args.samples)
     app.dispose()
     owner.dispose()
 
