@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from hygie.db import Database, scope_setting
+from hygie.db import Database, declare_scope, scope_setting
 
 # The scope of system work that spans the group (synthetic data, key rotation, audit).
 EVERY_ESTABLISHMENT: frozenset[int] | None = None
@@ -37,3 +37,13 @@ def system_database(db: Database) -> Database:
     rotation): every transaction, session and connection it opens sees every
     establishment."""
     return db.scoped(EVERY_ESTABLISHMENT)
+
+
+def widen_to_group(session: Session) -> None:
+    """From here to the end of the transaction, see every establishment.
+
+    Only for the group-wide consequences of a write the gate has already decided on the
+    actor's own scope: a death declaration cancels the patient's appointments and stops
+    their prescriptions in every establishment, a merge moves every row of the duplicate.
+    Nothing read after this call may be returned to the actor."""
+    declare_scope(session.connection(), scope_setting(EVERY_ESTABLISHMENT))

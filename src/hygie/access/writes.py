@@ -29,7 +29,7 @@ from hygie.access import audit
 from hygie.access.actor import Actor
 from hygie.access.gateway import AccessDenied, _care_relationship, audit_entry
 from hygie.access.policy import CLINICAL, Action, Category, Decision, decide
-from hygie.access.scope import gate_transaction
+from hygie.access.scope import gate_transaction, widen_to_group
 from hygie.billing import service as billing
 from hygie.clinical import service as clinical
 from hygie.db import Database
@@ -283,6 +283,7 @@ def merge_identities(
     def perform(session: Session, t: Target) -> Done:
         if not store.establishments_of(session, merged_id) & actor.establishments:
             raise NotFoundError(f"patient #{merged_id} does not exist", field="merged_id")
+        widen_to_group(session)  # decided; the merge moves the duplicate's rows everywhere
         patients.merge_identities(
             session, survivor_id=survivor_id, merged_id=merged_id, reason=reason,
             recorded_by_id=actor.user_id,
@@ -603,6 +604,9 @@ def declare_death(
     appointments (see the service). Clinical: it needs a care relationship."""
 
     def perform(session: Session, t: Target) -> Done:
+        # Decided on the actor's scope; its consequences (stay closed, prescriptions stopped,
+        # appointments cancelled) reach every establishment of the patient.
+        widen_to_group(session)
         patients.declare_death(
             session, patient_id=patient_id, died_at=died_at, place=place,
             declared_by_id=_professional(actor), recorded_by_id=actor.user_id, now=now,
