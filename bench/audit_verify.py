@@ -4,8 +4,8 @@
 
 Creates a fresh PostgreSQL database on the local server (admin URL from HYGIE_BENCH_PG,
 default postgresql://root@127.0.0.1:5432/postgres), migrates it, fills the trail with COPY
-(each event's hash computed exactly as ``record`` computes it), signs a checkpoint, then
-times ``verify`` over the whole chain. ``--sqlite FILE`` runs the same on a SQLite file.
+(the events, then their seals, each hash computed exactly as sealing computes it), signs a
+checkpoint, then times ``verify`` over the whole chain. ``--sqlite FILE`` runs the same on a SQLite file.
 The database is dropped at the end unless ``--keep``.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from hygie.access.audit import CHAINED_FIELDS, GENESIS, event_hash, normalised_details
 from hygie.access.trail import checkpoint, init_audit_key, verify
@@ -39,7 +39,9 @@ ACTIONS = [
     ("login", None, []),
     ("prescription.read", "record", ["prescriptions", "allergies"]),
 ]
-COLUMNS = (*CHAINED_FIELDS, "hash")
+# An event's columns (its chained fields but its place in the chain), then its seal's.
+EVENT_COLUMNS = ("id", *(c for c in CHAINED_FIELDS if c not in ("seq", "prev_hash")))
+SEAL_COLUMNS = ("event_id", "seq", "prev_hash", "hash", "sealed_at")
 JSON = {"patient_ids", "categories", "details"}
 
 
@@ -82,45 +84,66 @@ def synthetic_events(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
 
 
 def fill_postgresql(url: str, count: int) -> tuple[int, str]:
+    """Events and their seals by COPY (event ids 1..count, sealed in that order)."""
     last = (0, GENESIS)
-    names = ", ".join(COLUMNS)
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy(f"COPY audit_events ({names}) FROM STDIN") as copy:
+        seals: list[tuple[Any, ...]] = []
+        with cur.copy(f"COPY audit_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for values in synthetic_events(count):
                 # JSON columns as SQLAlchemy stores them (json.dumps).
-                copy.write_row([json.dumps(values[c]) if c in JSON else values[c] for c in COLUMNS])
+                copy.write_row([_cell(values, c) for c in EVENT_COLUMNS])
+                seals.append(tuple(_cell(values, c) for c in SEAL_COLUMNS))
                 last = (values["seq"], values["hash"])
+        with cur.copy(f"COPY audit_seals ({', '.join(SEAL_COLUMNS)}) FROM STDIN") as copy:
+            for row in seals:
+                copy.write_row(row)
+        cur.execute("SELECT setval('audit_events_id_seq', %s)", (max(count, 1),))
         cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", last)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE audit_events")
+        conn.execute("VACUUM ANALYZE audit_seals")
     return last
+
+
+def _cell(values: dict[str, Any], name: str) -> Any:
+    if name == "id" or name == "event_id":
+        return values["seq"]
+    if name == "sealed_at":
+        return values["at"]
+    return json.dumps(values[name]) if name in JSON else values[name]
 
 
 def fill_sqlite(db: Database, count: int) -> tuple[int, str]:
     last = (0, GENESIS)
-    names = ", ".join(COLUMNS)
-    marks = ", ".join(f":{c}" for c in COLUMNS)
+    inserts = {
+        table: text(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"  # noqa: S608
+        )
+        for table, cols in (("audit_events", EVENT_COLUMNS), ("audit_seals", SEAL_COLUMNS))
+    }
     batch: list[dict[str, Any]] = []
     with db.engine.begin() as conn:
         for values in synthetic_events(count):
-            row = dict(values)
-            row["at"] = (
-                values["at"].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-            )
-            for c in JSON:
-                row[c] = json.dumps(row[c])
+            at = values["at"].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            row = {c: _cell(values, c) for c in (*EVENT_COLUMNS, *SEAL_COLUMNS)}
+            row["at"] = row["sealed_at"] = at
             batch.append(row)
             last = (values["seq"], values["hash"])
             if len(batch) == 10_000:
-                conn.execute(text(f"INSERT INTO audit_events ({names}) VALUES ({marks})"), batch)  # noqa: S608
+                _insert_sqlite(conn, inserts, batch)
                 batch = []
-        if batch:
-            conn.execute(text(f"INSERT INTO audit_events ({names}) VALUES ({marks})"), batch)  # noqa: S608
+        _insert_sqlite(conn, inserts, batch)
         conn.execute(
             text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
             {"s": last[0], "h": last[1]},
         )
     return last
+
+
+def _insert_sqlite(conn: Connection, inserts: dict[str, Any], batch: list[dict[str, Any]]) -> None:
+    if batch:
+        for statement in inserts.values():
+            conn.execute(statement, batch)
 
 
 def main() -> None:

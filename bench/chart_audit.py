@@ -1,43 +1,56 @@
 """What auditing costs a chart read: the same reads, audited and not (a benchmark-only
-switch), side by side in one run, in alternating blocks.
+switch), side by side in one run, in alternating blocks — by one client, then by N
+concurrent clients (processes, each with its own connection, as server workers would be).
 
     HYGIE_DATABASE_URL=postgresql+psycopg://root@127.0.0.1/hygie_bench \\
-    HYGIE_KEY_FILE=bench/results/hygie_bench.keys .venv/bin/python bench/chart_audit.py
+    HYGIE_KEY_FILE=bench/results/hygie_bench.keys .venv/bin/python bench/chart_audit.py \\
+        --reads 500 --blocks 6 --clients 4
 
 Runs against a generated database (bench/generate_750k.sh); reads charts as one of its
-physicians, of patients registered in that physician's establishment.
+physicians, of patients registered in that physician's establishment. Afterwards it prints
+how long the audited reads' events waited for their seal. ``--serialised`` emulates the
+trail before sealing (each audited read holds the chain head from its event to its commit)
+to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import time
+from datetime import UTC, datetime
+from multiprocessing.synchronize import Barrier
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
-from hygie.access import gateway
-from hygie.access.actor import load_actor
+from hygie.access import audit, gateway
+from hygie.access.actor import Actor, load_actor
+from hygie.access.sealing import seal_pending
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys
 from hygie.kit.crypto import Keyring
-from hygie.models import Habilitation, PatientRegistration, Role, User
+from hygie.models import AuditEvent, Habilitation, PatientRegistration, Role, User
+from hygie.models.access import AuditSeal
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--reads", type=int, default=2000, help="reads per block")
-    parser.add_argument("--blocks", type=int, default=6)
-    args = parser.parse_args()
+def open_database() -> Database:
     settings = Settings.from_env()
     db = Database.from_settings(settings)
-    db.upgrade()
     check_and_register_keys(db, Keyring.load(settings.key_file))
+    return db
+
+
+def reader(db: Database) -> tuple[Actor, list[int], str]:
+    """A physician of the database, the patients of its establishment, and a description."""
     with db.sessions() as s:
         user, est = s.execute(
             select(User.username, Habilitation.establishment_id)
             .join(Habilitation, Habilitation.user_id == User.id)
             .where(Habilitation.role == Role.PHYSICIAN, Habilitation.valid_until.is_(None))
+            .order_by(User.id)
             .limit(1)
         ).one()
         ids = list(
@@ -48,27 +61,144 @@ def main() -> None:
             )
         )
         actor = load_actor(s, username=user, how="api", ip="127.0.0.1", user_agent="bench")
-    rng = random.Random(7)
-    rates: dict[bool, list[float]] = {True: [], False: []}
-    for block in range(args.blocks):
-        audited = block % 2 == 0
-        gateway._BENCHMARK_WITHOUT_AUDIT = not audited
-        sample = [rng.choice(ids) for _ in range(args.reads)]
-        start = time.perf_counter()
-        for pid in sample:
-            gateway.read_chart(db, actor, pid)
-        rates[audited].append(args.reads / (time.perf_counter() - start))
+    return actor, ids, f"{len(ids):,} patients in establishment {est}, actor {user}"
+
+
+def serialise_appends() -> None:
+    """Emulate the trail before sealing: an append takes the chain head and holds it until
+    its transaction commits, so audited accesses commit one after the other."""
+    record = audit.record
+
+    def serialised(session: Session, entry: audit.Entry, *, now: datetime | None = None) -> Any:
+        session.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+        return record(session, entry, now=now)
+
+    audit.record = serialised  # type: ignore[assignment]
+
+
+def read_block(db: Database, actor: Actor, sample: list[int], audited: bool) -> float:
+    gateway._BENCHMARK_WITHOUT_AUDIT = not audited
+    start = time.perf_counter()
+    for pid in sample:
+        gateway.read_chart(db, actor, pid)
     gateway._BENCHMARK_WITHOUT_AUDIT = False
+    return time.perf_counter() - start
+
+
+def client(
+    index: int, reads: int, blocks: int, serialised: bool, ready: Barrier, go: Barrier
+) -> None:
+    """One concurrent client: its own process and connection; each block starts when every
+    client (and the conductor, which times it) is ready."""
+    if serialised:
+        serialise_appends()
+    db = open_database()
+    actor, ids, _ = reader(db)
+    rng = random.Random(1000 + index)
+    read_block(db, actor, [rng.choice(ids) for _ in range(20)], audited=False)  # warm-up
+    for block in range(blocks):
+        sample = [rng.choice(ids) for _ in range(reads)]
+        ready.wait()
+        read_block(db, actor, sample, audited=block % 2 == 0)
+        go.wait()
+    db.dispose()
+
+
+def concurrent(clients: int, reads: int, blocks: int, serialised: bool) -> dict[bool, list[float]]:
+    """Reads per second of ``clients`` processes together, per block."""
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Barrier(clients + 1), context.Barrier(clients + 1)
+    workers = [
+        context.Process(target=client, args=(n, reads, blocks, serialised, ready, done))
+        for n in range(clients)
+    ]
+    for worker in workers:
+        worker.start()
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for block in range(blocks):
+        ready.wait()
+        start = time.perf_counter()
+        done.wait()
+        rates[block % 2 == 0].append(clients * reads / (time.perf_counter() - start))
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise SystemExit(f"a client failed (exit code {worker.exitcode})")
+    return rates
+
+
+def report(title: str, rates: dict[bool, list[float]]) -> None:
     on = sum(rates[True]) / len(rates[True])
     off = sum(rates[False]) / len(rates[False])
-    print(f"{db.dialect}: {len(ids):,} patients in establishment {est}, actor {user}")
-    print(
-        f"audited chart reads:     {on:8.1f} /s  (blocks: {', '.join(f'{r:.0f}' for r in rates[True])})"
+    blocks = {k: ", ".join(f"{r:.0f}" for r in v) for k, v in rates.items()}
+    print(title)
+    print(f"  audited chart reads:      {on:8.1f} /s  (blocks: {blocks[True]})")
+    print(f"  not audited (bench only): {off:8.1f} /s  (blocks: {blocks[False]})")
+    print(f"  audited / not audited:    {on / off:8.1%}   (target: at least 80 %)")
+
+
+def seal_delays(db: Database, since: datetime) -> None:
+    """How long the benchmark's events waited between their access and their seal."""
+    delay = func.extract("epoch", AuditSeal.sealed_at - AuditEvent.at)
+    with db.sessions() as s:
+        left = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .outerjoin(AuditSeal, AuditSeal.event_id == AuditEvent.id)
+            .where(AuditEvent.at >= since, AuditSeal.event_id.is_(None))
+        )
+        count, p50, p99, top = s.execute(
+            select(
+                func.count(),
+                func.percentile_cont(0.5).within_group(delay),
+                func.percentile_cont(0.99).within_group(delay),
+                func.max(delay),
+            )
+            .select_from(AuditEvent)
+            .join(AuditSeal, AuditSeal.event_id == AuditEvent.id)
+            .where(AuditEvent.at >= since)
+        ).one()
+    print(f"events of this run sealed: {count:,}; not sealed when the clients stopped: {left}")
+    if count:
+        print(
+            f"  from access to seal: median {p50 * 1000:.1f} ms, 99th percentile "
+            f"{p99 * 1000:.1f} ms, max {top * 1000:.1f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=500, help="reads per block and client")
+    parser.add_argument("--blocks", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (0: none)")
+    parser.add_argument("--single", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--serialised", action="store_true", help="emulate the trail before sealing"
     )
-    print(
-        f"not audited (bench only): {off:8.1f} /s  (blocks: {', '.join(f'{r:.0f}' for r in rates[False])})"
-    )
-    print(f"audited / not audited:   {on / off:8.1%}   (target: at least 80 %)")
+    args = parser.parse_args()
+    db = open_database()
+    db.upgrade()
+    actor, ids, who = reader(db)
+    seal_pending(db)
+    started = datetime.now(UTC)
+    print(f"{db.dialect}: {who}{' — serialised appends (emulated)' if args.serialised else ''}")
+    if args.serialised:
+        serialise_appends()
+    if args.single:
+        rng = random.Random(7)
+        read_block(db, actor, [rng.choice(ids) for _ in range(100)], audited=False)  # warm-up
+        rates: dict[bool, list[float]] = {True: [], False: []}
+        for block in range(args.blocks):
+            sample = [rng.choice(ids) for _ in range(args.reads)]
+            audited = block % 2 == 0
+            rates[audited].append(args.reads / read_block(db, actor, sample, audited))
+        report("1 client", rates)
+    if args.clients:
+        db.engine.dispose()  # the clients are forked: they must not share its connections
+        rates = concurrent(args.clients, args.reads, args.blocks, args.serialised)
+        report(f"{args.clients} concurrent clients (processes)", rates)
+    seal_delays(db, started)
+    print(f"sealed afterwards: {seal_pending(db).sealed}")
 
 
 if __name__ == "__main__":

@@ -164,3 +164,28 @@ def test_export_refuses_bad_input(home: Path, args: list[str], words: list[str])
 
 def test_verify_without_a_database_is_one_clear_line(tmp_path: Path) -> None:
     assert_clean_error(run(tmp_path, "audit", "verify"), "error")
+
+
+def test_seal_and_a_stalled_sealing_named_by_verify(home: Path) -> None:
+    """An event written behind the sealer's back (as if sealing had stopped) and old enough
+    makes verify exit 3 naming it; ``hygie audit seal`` chains it."""
+    with sqlite3.connect(home / "hygie.db") as conn:
+        cursor = conn.execute(
+            "INSERT INTO audit_events (at, how, action, patient_ids, categories, outcome, "
+            "record_count, details) VALUES ('2026-11-02 07:00:00.000000', 'web', 'chart.read', "
+            "'[7]', '[]', 'allowed', 1, '{}')"
+        )
+        stalled = cursor.lastrowid
+    bad = run(home, "audit", "verify")
+    assert bad.returncode == 3, bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert "not sealed yet: 1 events" in bad.stdout
+    assert "SEALING STOPPED" in bad.stderr and f"event id {stalled}" in bad.stderr
+    assert run(home, "audit", "verify", "--grace", str(10**9)).returncode == 0
+
+    sealed = run(home, "audit", "seal")
+    assert sealed.returncode == 0, sealed.stderr
+    assert "sealed 1 events; the chain ends at seq 9" in sealed.stdout
+    ok = run(home, "audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "checked 9 events" in ok.stdout and "not sealed yet: 0 events" in ok.stdout

@@ -220,8 +220,14 @@ class Unsealed:
 NONE_UNSEALED = Unsealed(count=0)
 
 
-def unsealed(conn: Connection) -> Unsealed:
-    """How many events have no seal, and the oldest of them."""
+def unsealed(conn: Connection, *, sealed: int | None = None) -> Unsealed:
+    """How many events have no seal, and the oldest of them. ``sealed``: how many events an
+    intact chain was just found to hold (seqs 1..sealed, one event each); when every event
+    is among them, that is known from a count alone, without the anti-join."""
+    if sealed is not None:
+        total = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        if total == sealed:
+            return NONE_UNSEALED
     unsealed_events = ~exists().where(AuditSeal.event_id == AuditEvent.id)
     count = conn.execute(
         select(func.count()).select_from(AuditEvent).where(unsealed_events)

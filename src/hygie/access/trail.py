@@ -141,7 +141,9 @@ def verify(
     with db.engine.connect() as conn:
         walker = _Walker(conn, batch_size=batch_size)
         report = walker.run(public_key=public_key, from_last_checkpoint=from_last_checkpoint)
-        waiting = unsealed(conn) if grace is not None else NONE_UNSEALED
+        intact = report["finding"] is None
+        sealed = report["last_seq"] if intact else None
+        waiting = unsealed(conn, sealed=sealed) if grace is not None else NONE_UNSEALED
     if grace is not None and report["finding"] is None:
         report["finding"] = _sealing_stopped(waiting, grace, now or datetime.now(UTC))
     return VerifyReport(**report, seconds=time.perf_counter() - started, unsealed=waiting)
