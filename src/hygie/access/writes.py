@@ -43,6 +43,8 @@ from hygie.storage import access as store
 from hygie.storage import common
 
 T = TypeVar("T")
+# Entry points build contact details with this (they may not import the services).
+Contact = patients.Contact
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from hygie.api.write_schemas import (
     NewPrescription,
     Transfer,
 )
-from hygie.patients.service import Contact
 
 patients = APIRouter(prefix="/api/patients", tags=["patients"])
 appointments = APIRouter(prefix="/api/appointments", tags=["appointments"])
@@ -50,8 +49,8 @@ AppointmentId = Annotated[int, id_param("appointment")]
 StayId = Annotated[int, id_param("stay")]
 
 
-def _contact(body: ContactBody | None) -> Contact | None:
-    return Contact(**body.model_dump()) if body is not None else None
+def _contact(body: ContactBody | None) -> writes.Contact | None:
+    return writes.Contact(**body.model_dump()) if body is not None else None
 
 
 # --- identity, contact, coverage ----------------------------------------------------------
@@ -74,7 +73,7 @@ def update_contact(
     patient_id: PatientId, body: ContactBody, caller: Writer, db: Db
 ) -> dict[str, Any]:
     """Replace the patient's contact details (missing fields are cleared)."""
-    contact = _contact(body) or Contact()
+    contact = _contact(body) or writes.Contact()
     writes.update_contact(db, caller.actor, patient_id=patient_id, contact=contact)
     return {"patient_id": patient_id, "updated": True}
 
