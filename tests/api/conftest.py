@@ -156,8 +156,9 @@ def add_patient(db: Database, world: World, *, birth_name: str = "Martin", order
 
 
 # Who can sign in: Dr A (care relationship), the nurse (none: break-the-glass), the
-# secretary, Dr B (establishment B only), the IT administrator and the security officer.
-SIGNING_IN = ("dr.a", "ide.a", "sec.a", "dr.b", "it.admin", "rssi.a")
+# secretary, Dr B (establishment B only), the IT administrator, the security officer and
+# the billing officer.
+SIGNING_IN = ("dr.a", "ide.a", "sec.a", "dr.b", "it.admin", "rssi.a", "fact.a")
 
 
 @pytest.fixture
@@ -166,6 +167,7 @@ def site(db: Database) -> Iterator[Site]:
         world = build_world(session)
     add_account(db, "it.admin", "it_admin", world.est_a)
     add_account(db, "rssi.a", "security_officer", world.est_a)
+    add_account(db, "fact.a", "billing_officer", world.est_a)
     patient = add_patient(db, world)
     clock = Clock()
     logins = {name: give_login(db, name, at=clock.now) for name in SIGNING_IN}

@@ -334,7 +334,9 @@ class Enrolment:
     recovery_codes: list[str]  # shown once; stored hashed
 
 
-def start_enrolment(session: Session, *, user: User, now: datetime, how: str) -> Enrolment:
+def start_enrolment(
+    session: Session, *, user: User, now: datetime, how: str, record: bool = True
+) -> Enrolment:
     """A new TOTP secret and recovery codes for ``user``; until the holder proves a first
     code (:func:`complete_enrolment`), the account cannot sign in."""
     cred = session.get(Credential, user.id, with_for_update=True)
@@ -352,6 +354,9 @@ def start_enrolment(session: Session, *, user: User, now: datetime, how: str) ->
         RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes
     )
     session.flush()
+    if not record:  # the caller records it within its own event (account creation)
+        return Enrolment(secret=secret, uri=totp.provisioning_uri(secret, user.username),
+                         recovery_codes=codes)  # fmt: skip
     trail.note(
         session,
         action="mfa.enrolment_start",
@@ -451,8 +456,10 @@ def create_account(
         "professional_id": professional_id,
         "operator": operator,
     }
-    if record_as is not None:  # the gate records it as its actor's access
-        record_as(session, user, details)
+    if record_as is not None:  # the gate records it, enrolment included, as its actor's access
+        enrolment = start_enrolment(session, user=user, now=now, how=how, record=False)
+        record_as(session, user, {**details, "mfa": "enrolment pending"})
+        return NewAccount(user=user, generated_password=generated, enrolment=enrolment)
     else:
         trail.note(
             session, action="account.create", outcome="allowed", how=how, now=now, user=user,
