@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hygie.access import gateway, history
 from hygie.access.actor import Actor, load_actor
 from hygie.db import Database
-from hygie.errors import ConflictError, ValidationError
+from hygie.errors import ConflictError, NotFoundError, ValidationError
 from hygie.models import AuditEvent
 from hygie.staff import service as staff
 from tests.factories import DAY0, World
@@ -103,3 +103,12 @@ def test_break_the_glass_review(db: Database, world: World, patient: int, office
         history.review_break_glass(
             db, officer, grant_id=grant.id, outcome="justified", note="encore"
         )
+    with pytest.raises(NotFoundError):
+        history.review_break_glass(db, officer, grant_id=999_999, outcome="justified", note="?")
+    with db.sessions() as s:
+        attempts = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(2)).all()
+    # Failed attempts are recorded too, with why.
+    assert [(e.action, e.outcome, e.details["grant_id"]) for e in attempts] == [
+        ("break_glass.review", "failed", 999_999), ("break_glass.review", "failed", grant.id),
+    ]  # fmt: skip
+    assert attempts[1].reason == "this break-the-glass was already reviewed"

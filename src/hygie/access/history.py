@@ -134,6 +134,24 @@ def review_break_glass(
     if outcome not in REVIEW_OUTCOMES:
         raise ValidationError(f"one of {', '.join(REVIEW_OUTCOMES)}", field="outcome")
     text = clean_text(note, field="note", max_length=1000)
+    try:
+        return _review(db, actor, grant_id=grant_id, outcome=outcome, text=text, now=now)
+    except (NotFoundError, ConflictError) as exc:
+        # An unknown grant, one's own or one already reviewed: the attempt is recorded too.
+        with gate_transaction(db, actor.establishments) as session:
+            audit.record(
+                session,
+                audit_entry(actor, action="break_glass.review", outcome="failed",
+                            categories=["audit"], reason=exc.message,
+                            details={"grant_id": grant_id}),
+                now=now,
+            )  # fmt: skip
+        raise
+
+
+def _review(
+    db: Database, actor: Actor, *, grant_id: int, outcome: str, text: str, now: datetime
+) -> BreakGlass:
     with gate_transaction(db, actor.establishments) as session:
         establishment = common.get(
             session, BreakGlass, grant_id, what="break-the-glass", field="grant_id"
