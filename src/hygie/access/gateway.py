@@ -73,6 +73,8 @@ class Chart:
     blocks: dict[str, Any] = field(default_factory=dict)
     withheld: dict[str, str] = field(default_factory=dict)  # category -> why
     basis: str | None = None
+    # Withheld clinical content that break-the-glass would open (no care relationship).
+    break_glass_possible: bool = False
 
 
 def audit_entry(actor: Actor, *, scope: frozenset[int] = frozenset(), **values: Any) -> audit.Entry:
@@ -233,6 +235,7 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
             for category, decision in decisions.items():
                 if category in CLINICAL and not decision.allowed:
                     chart.withheld[category.value] = decision.reason
+                    chart.break_glass_possible |= decision.break_glass_possible
             chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
             roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
             chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))

@@ -16,18 +16,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from hygie.access import gateway, history
-from hygie.access.policy import decide
 from hygie.api.deps import Db, PatientId, Reader, Writer
 from hygie.api.schemas import BreakGlassRequest
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
-
-# The reason the policy gives when clinical content is withheld for want of a care
-# relationship, and break-the-glass would open it.
-_NO_CARE_RELATIONSHIP = decide(
-    role="physician", action="read", category="notes", in_scope=True,
-    care_relationship=None, break_glass=False,
-).reason  # fmt: skip
 
 
 @router.get("")
@@ -64,7 +56,7 @@ def chart(patient_id: PatientId, caller: Reader, db: Db) -> dict[str, Any]:
         "basis": found.basis,
         **found.blocks,
         "withheld": found.withheld,
-        "break_glass_possible": _NO_CARE_RELATIONSHIP in found.withheld.values(),
+        "break_glass_possible": found.break_glass_possible,
     }
 
 
