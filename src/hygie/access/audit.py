@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Text, cast, func
+from sqlalchemy import BigInteger, Integer, Text, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from hygie.models import AuditEvent, AuditPatient
@@ -98,19 +99,44 @@ def event_hash(values: dict[str, Any]) -> str:
 
 def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
     """Write ``entry`` to the trail in the session's transaction, then seal what can be
-    sealed without waiting (``sealing.seal``)."""
+    sealed without waiting (``sealing.seal``). Returns a copy of the event written (not
+    attached to the session)."""
     from hygie.access.sealing import seal
 
-    event = AuditEvent(**content(entry, now or datetime.now(UTC)))
-    if session.get_bind().dialect.name == "postgresql":
-        event.txid = _CURRENT_TXID  # a SQL expression, evaluated by the INSERT
-    session.add(event)
-    session.flush()
-    if event.patient_ids:
-        session.add_all(AuditPatient(event_id=event.id, patient_id=p) for p in event.patient_ids)
-        session.flush()
+    values = content(entry, now or datetime.now(UTC))
+    event = AuditEvent(id=_write(session, values), **values)
     seal(session, wait=False)
     return event
+
+
+def _write(session: Session, values: dict[str, Any]) -> int:
+    """Insert the event and its patients; its id. On PostgreSQL in one statement, which
+    also stamps the writing transaction (``txid``, what the sealer looks events up by)."""
+    if session.get_bind().dialect.name == "postgresql":
+        event = (
+            insert(AuditEvent)
+            .values(**values, txid=_CURRENT_TXID)
+            .returning(AuditEvent.id)
+            .cte("event")
+        )
+        patients = (
+            insert(AuditPatient)
+            .from_select(
+                ["event_id", "patient_id"],
+                select(event.c.id, func.unnest(literal(values["patient_ids"], ARRAY(Integer)))),
+            )
+            .cte("patients")
+        )
+        return int(session.execute(select(event.c.id).add_cte(patients)).scalar_one())
+    event_id = int(
+        session.execute(insert(AuditEvent).values(**values).returning(AuditEvent.id)).scalar_one()
+    )
+    if values["patient_ids"]:
+        session.execute(
+            insert(AuditPatient),
+            [{"event_id": event_id, "patient_id": p} for p in values["patient_ids"]],
+        )
+    return event_id
 
 
 def content(entry: Entry, at: datetime) -> dict[str, Any]:
@@ -139,5 +165,5 @@ def content(entry: Entry, at: datetime) -> dict[str, Any]:
     }
 
 
-# The writing transaction's id (xid8, as a number), which the sealer looks events up by.
+# The writing transaction's id (xid8, as a number).
 _CURRENT_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)

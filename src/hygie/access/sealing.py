@@ -42,18 +42,23 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
+    String,
     Text,
+    any_,
     cast,
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from hygie.access.audit import JSON_OPTIONS
@@ -61,6 +66,7 @@ from hygie.access.trail_rows import doc_of, events, heads, iso_of, row_columns, 
 from hygie.db import Database
 from hygie.models import AuditEvent, AuditHead
 from hygie.models.access import AuditSeal
+from hygie.models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +122,48 @@ def seal(session: Session, *, wait: bool = False, limit: int = RECORD_LIMIT) -> 
              "sealed_at": sealed_at}
         )  # fmt: skip
         prev = digest
-    if made:
-        session.execute(insert(AuditSeal), made)
     snapshot = _next_snapshot(head) if not more else None
     if made or snapshot is not None:
         values: dict[str, Any] = {"seq": seq, "hash": prev}
         if snapshot is not None:
             values["snapshot"] = snapshot
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(**values))
+        _write_seals(session, made, values, sealed_at, dialect)
     return SealPass(sealed=len(made), seq=seq, hash=prev, more=more)
+
+
+def _write_seals(
+    session: Session,
+    made: list[dict[str, Any]],
+    head: dict[str, Any],
+    sealed_at: datetime,
+    dialect: str,
+) -> None:
+    """Insert the seals and advance the head (PostgreSQL: in one statement)."""
+    advance = update(AuditHead).where(AuditHead.id == 1).values(**head)
+    if dialect == "postgresql" and made:
+        rows = (
+            func.unnest(
+                literal([m["event_id"] for m in made], ARRAY(BigInteger)),
+                literal([m["seq"] for m in made], ARRAY(BigInteger)),
+                literal([m["prev_hash"] for m in made], ARRAY(String)),
+                literal([m["hash"] for m in made], ARRAY(String)),
+            )
+            .table_valued("event_id", "seq", "prev_hash", "hash")
+            .render_derived()
+        )
+        sealed = (
+            insert(AuditSeal)
+            .from_select(
+                ["event_id", "seq", "prev_hash", "hash", "sealed_at"],
+                select(*rows.c, literal(sealed_at, UTCDateTime())),
+            )
+            .cte("sealed")
+        )
+        session.execute(advance.add_cte(sealed))
+        return
+    if made:
+        session.execute(insert(AuditSeal), made)
+    session.execute(advance)
 
 
 def _lock_head(session: Session, *, wait: bool) -> _Head | None:
@@ -162,9 +201,9 @@ def _candidates(head: _Head, dialect: str) -> ColumnElement[bool]:
     if head.xmax is None:
         return true()
     txid = events.c.txid
-    if not head.xip:
-        return txid >= head.xmax
-    return or_(txid >= head.xmax, txid.in_(head.xip))
+    # One array parameter, whatever the number of transactions: one prepared statement.
+    in_progress = literal(list(head.xip), ARRAY(BigInteger))
+    return or_(txid >= head.xmax, txid == any_(in_progress))
 
 
 def _parse_snapshot(text: str | None) -> tuple[int | None, tuple[int, ...]]:
