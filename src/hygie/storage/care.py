@@ -237,7 +237,19 @@ def uninvoiced_acts(
 
 
 def next_invoice_sequence(session: Session, prefix: str) -> int:
-    last = session.scalar(select(func.max(Invoice.number)).where(Invoice.number.like(prefix + "%")))
+    """The next number after the highest ``prefix`` + 9 digits. The range (leakproof, so it
+    drives the unique index even under row-level security, where a LIKE cannot) holds every
+    such number in any collation; the LIKE then only filters the rows the range found."""
+    last = session.scalar(
+        select(Invoice.number)
+        .where(
+            Invoice.number >= prefix + "0" * 9,
+            Invoice.number <= prefix + "9" * 9,
+            Invoice.number.like(prefix + "%"),
+        )
+        .order_by(Invoice.number.desc())
+        .limit(1)
+    )
     return 1 if last is None else int(last[len(prefix) :]) + 1
 
 
