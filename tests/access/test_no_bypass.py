@@ -36,7 +36,9 @@ INSIDE = (
 )  # fmt: skip
 # Outside the gate, a database session may not be opened at all (only hygie.access and
 # modules that handle no patient data, such as accounts and the trail, open one).
-SESSION_CALLS = {"sessions", "transaction"}
+SESSION_CALLS = {
+    "sessions", "transaction", "begin", "connect", "scoped", "execute", "scalar", "scalars",
+}  # fmt: skip
 SESSION_ALLOWED = ("hygie.auth", "hygie.cli.users", "hygie.cli.audit", "hygie.app")
 
 
@@ -99,4 +101,7 @@ def test_a_bypassing_module_is_caught() -> None:
     problems = violations(path, "hygie.cli.bypassing_module")
     assert any("imports hygie.storage.patients" in p for p in problems)
     assert any("patient table Patient" in p for p in problems)
-    assert any("opens a database session" in p for p in problems)
+    assert any("opens a database session (sessions)" in p for p in problems)
+    # A raw connection around the ORM is caught too.
+    assert any("opens a database session (connect)" in p for p in problems)
+    assert any("opens a database session (execute)" in p for p in problems)
