@@ -1,10 +1,11 @@
 """The fast path of ``verify`` on PostgreSQL: the intact prefix of the chain, found quickly.
 
-``clean_prefix`` reads the seals, each joined with its event, with raw psycopg (no SQLAlchemy row processing), the next
-batch fetched in a thread while the current one is hashed, and checks each event exactly
-as the walk in ``trail`` does: its ``seq`` is the next one, its ``prev_hash`` is the hash
-before it, and SHA-256 over ``orjson.dumps`` of the very dict the walk builds (same values,
-same options: the canonical bytes of ``audit.canonical``) is its stored hash. On a long
+``clean_prefix`` reads the seals and their events with raw psycopg (no SQLAlchemy row
+processing), the next batch fetched in a thread while the current one is hashed, and checks
+each event exactly as the walk in ``trail`` does: its seal's ``seq`` is the next one, its
+``prev_hash`` is the hash before it, and SHA-256 over ``orjson.dumps`` of the very dict the
+walk builds (same values, same options: the canonical bytes of ``audit.canonical``) is the
+seal's hash. On a long
 range, the upper half is checked at the same time in a forked process, starting from the
 stored hash of the event at the boundary; the two halves join if the lower one ends on that
 very event and hash.
@@ -34,24 +35,31 @@ PARALLEL_MIN = 100_000  # events from which the upper half is checked in a secon
 BATCH = 20_000
 CACHE_MAX = 50_000  # parsed categories/details kept: few distinct values, many events
 
-_AT = """to_char(timezone('UTC', e.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_AT = """to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 _JSON = ("patient_ids", "categories", "details")
-_SEAL = ("seq", "prev_hash")
-KEYS = tuple(sorted(CHAINED_FIELDS))
-# The chained fields in key order (as ``_Walker`` selects them: ``at`` as ISO text, the JSON
-# columns as text; seq and prev_hash from the seal), then the event id and the seal's hash.
-_SELECT = (
+# The event's chained fields in key order (as ``_Walker`` selects them: ``at`` as ISO text,
+# the JSON columns as text), then its id; seq and prev_hash come from the seal.
+CONTENT_KEYS = tuple(n for n in sorted(CHAINED_FIELDS) if n not in ("seq", "prev_hash"))
+_EVENTS = (
     "SELECT "  # noqa: S608 - fixed column names only
-    + ", ".join(
-        _AT if n == "at" else f"e.{n}::text" if n in _JSON else f"s.{n}" if n in _SEAL else f"e.{n}"
-        for n in KEYS
-    )
-    + ", e.id, s.hash FROM audit_seals s JOIN audit_events e ON e.id = s.event_id"
-    " WHERE s.seq > %s AND s.seq <= %s ORDER BY s.seq LIMIT %s"
+    + ", ".join(_AT if n == "at" else f"{n}::text" if n in _JSON else n for n in CONTENT_KEYS)
+    + ", id FROM audit_events WHERE "
 )
-_CATS, _DETAILS, _PATIENTS = (KEYS.index(n) for n in ("categories", "details", "patient_ids"))
-_SEQ, _PREV = KEYS.index("seq"), KEYS.index("prev_hash")
-_ID, _HASH = len(KEYS), len(KEYS) + 1
+# A batch of seals, then their events: by id range when the batch's ids are close together
+# (they nearly always are: events are sealed in id order), else by list. Two index range
+# scans cost the server half what a nested-loop join of the same rows does.
+_SEALS = (
+    "SELECT seq, event_id, prev_hash, hash FROM audit_seals"
+    " WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+)
+_EVENTS_BETWEEN = _EVENTS + "id >= %s AND id <= %s"
+_EVENTS_AMONG = _EVENTS + "id = ANY(%s)"
+_CATS, _DETAILS, _PATIENTS = (
+    CONTENT_KEYS.index(n) for n in ("categories", "details", "patient_ids")
+)
+_ID = len(CONTENT_KEYS)
+Seal = tuple[int, int, str, str]  # seq, event id, prev_hash, hash
+Batch = list[tuple[Seal, tuple[Any, ...] | None]]
 
 
 @dataclass
@@ -72,52 +80,67 @@ class Prefix:
         return self.last_hash if self.count else self.prev_hash
 
 
+def _fetch(cur: psycopg.Cursor[Any], after: int, until: int) -> Batch:
+    """The next seals after seq ``after``, each with its event's row (None if missing)."""
+    cur.execute(_SEALS, (after, until, BATCH))
+    seals: list[Seal] = cur.fetchall()
+    if not seals:
+        return []
+    ids = [seal[1] for seal in seals]
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        cur.execute(_EVENTS_BETWEEN, (low, high))
+    else:
+        cur.execute(_EVENTS_AMONG, (ids,))
+    by_id = {row[_ID]: row for row in cur.fetchall()}
+    return [(seal, by_id.get(seal[1])) for seal in seals]
+
+
 def _scan(
     conn: psycopg.Connection[Any], after: int, prev_hash: str, until: int, marks: frozenset[int]
 ) -> Prefix:
     """Check events after ``after`` up to ``until``; stop before the first that does not fit."""
     result = Prefix(after=after, prev_hash=prev_hash)
-    loads, dumps, sha256, keys = orjson.loads, orjson.dumps, hashlib.sha256, KEYS
+    loads, dumps, sha256, keys = orjson.loads, orjson.dumps, hashlib.sha256, CONTENT_KEYS
     cache: dict[str, Any] = {}
     get = cache.get
     expected, prev = after + 1, prev_hash
     if after < 0:  # from the start: seq 1 comes first, anything below it is a fault
         expected = 1
-    last: tuple[Any, ...] | None = None
+    last: Seal | None = None
     cur = conn.cursor()
-
-    def fetch(start: int) -> list[tuple[Any, ...]]:
-        cur.execute(_SELECT, (start, until, BATCH))
-        return cur.fetchall()
-
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rows = fetch(after)
+        rows = _fetch(cur, after, until)
         while rows:
-            following = pool.submit(fetch, rows[-1][_SEQ]) if len(rows) == BATCH else None
-            for row in rows:
-                if row[_SEQ] != expected or row[_PREV] != prev:
+            following = (
+                pool.submit(_fetch, cur, rows[-1][0][0], until) if len(rows) == BATCH else None
+            )
+            for seal, event in rows:
+                seq, _, stored_prev, stored_hash = seal
+                if seq != expected or stored_prev != prev or event is None:
                     return _stopped(result, last, following)
                 try:
-                    doc = dict(zip(keys, row, strict=False))
-                    text = row[_CATS]
+                    doc = dict(zip(keys, event, strict=False))
+                    doc["seq"], doc["prev_hash"] = seq, stored_prev
+                    text = event[_CATS]
                     value = get(text)
                     if value is None:
                         value = cache[text] = loads(text)
                     doc["categories"] = value
-                    text = row[_DETAILS]
+                    text = event[_DETAILS]
                     value = get(text)
                     if value is None:
                         value = cache[text] = loads(text)
                     doc["details"] = value
-                    doc["patient_ids"] = loads(row[_PATIENTS])
+                    doc["patient_ids"] = loads(event[_PATIENTS])
                     digest = sha256(dumps(doc, option=JSON_OPTIONS)).hexdigest()
                 except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
                     return _stopped(result, last, following)
-                if digest != row[_HASH]:
+                if digest != stored_hash:
                     return _stopped(result, last, following)
                 if expected in marks:
                     result.marked[expected] = digest
-                prev, last = digest, row
+                prev, last = digest, seal
                 expected += 1
                 result.count += 1
             if len(cache) > CACHE_MAX:
@@ -127,11 +150,11 @@ def _scan(
     return _stopped(result, last, None)
 
 
-def _stopped(result: Prefix, last: tuple[Any, ...] | None, pending: Any) -> Prefix:
+def _stopped(result: Prefix, last: Seal | None, pending: Any) -> Prefix:
     if pending is not None:
         pending.result()  # let the fetch finish before the cursor goes
     if last is not None:
-        result.last_seq, result.last_id, result.last_hash = last[_SEQ], last[_ID], last[_HASH]
+        result.last_seq, result.last_id, result.last_hash = last[0], last[1], last[3]
     else:
         result.last_seq = max(result.after, 0)
     return result
