@@ -17,13 +17,12 @@ import pytest
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from hygie.access.audit import _CURRENT_TXID as CURRENT_TXID
-from hygie.access.audit import Entry, content, record
+from hygie.access.audit import Entry, _write, content, record
 from hygie.access.sealing import BackgroundSealer, seal, seal_pending
 from hygie.access.trail import verify
 from hygie.access.trail_export import iter_events
 from hygie.db import Database
-from hygie.models import AuditEvent, AuditPatient
+from hygie.models import AuditEvent
 from hygie.models.access import AuditSeal
 from hygie.storage.access import events_for_patient
 from tests.access.trail_helpers import as_attacker, event_at, fill
@@ -45,13 +44,7 @@ def seqs_by_id(db: Database) -> dict[int, int | None]:
 def write_unsealed(db: Database, entry: Entry = ENTRY, *, at: datetime | None = None) -> int:
     """An event written as ``record`` writes it, but without the sealing pass after it."""
     with db.transaction() as session:
-        event = AuditEvent(**content(entry, at or datetime.now(UTC)))
-        if db.dialect == "postgresql":
-            event.txid = CURRENT_TXID
-        session.add(event)
-        session.flush()
-        session.add_all(AuditPatient(event_id=event.id, patient_id=p) for p in event.patient_ids)
-        return event.id
+        return _write(session, content(entry, at or datetime.now(UTC)))
 
 
 @contextmanager

@@ -23,14 +23,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Integer, Text, cast, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Executable, bindparam, insert
 from sqlalchemy.orm import Session
 
-from hygie.models import AuditEvent, AuditPatient
+from hygie.models import AuditEvent, Base
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
@@ -110,33 +110,47 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
 
 
 def _write(session: Session, values: dict[str, Any]) -> int:
-    """Insert the event and its patients; its id. On PostgreSQL in one statement, which
-    also stamps the writing transaction (``txid``, what the sealer looks events up by)."""
+    """Insert the event and its patients; its id. On PostgreSQL in one statement
+    (``trail_pg``), which also stamps the writing transaction (``txid``, what the sealer
+    looks events up by)."""
     if session.get_bind().dialect.name == "postgresql":
-        event = (
-            insert(AuditEvent)
-            .values(**values, txid=_CURRENT_TXID)
-            .returning(AuditEvent.id)
-            .cte("event")
-        )
-        patients = (
-            insert(AuditPatient)
-            .from_select(
-                ["event_id", "patient_id"],
-                select(event.c.id, func.unnest(literal(values["patient_ids"], ARRAY(Integer)))),
-            )
-            .cte("patients")
-        )
-        return int(session.execute(select(event.c.id).add_cte(patients)).scalar_one())
-    event_id = int(
-        session.execute(insert(AuditEvent).values(**values).returning(AuditEvent.id)).scalar_one()
-    )
+        from hygie.access import trail_pg
+
+        return trail_pg.write_event(session, values)
+    conn = session.connection()  # audit tables only: nothing of the session's to flush
+    params = {f"v_{name}": value for name, value in values.items()}
+    event_id = int(conn.execute(_writes().event, params).scalar_one())
     if values["patient_ids"]:
-        session.execute(
-            insert(AuditPatient),
-            [{"event_id": event_id, "patient_id": p} for p in values["patient_ids"]],
+        conn.execute(
+            _writes().patient,
+            [{"v_event_id": event_id, "v_patient_id": p} for p in values["patient_ids"]],
         )
     return event_id
+
+
+@dataclass(frozen=True)
+class _Writes:
+    event: Executable
+    patient: Executable
+
+
+@cache
+def _writes() -> _Writes:
+    """The statements that write an event (SQLite), built once (building them at each call
+    costs more than running them)."""
+    events, patients = Base.metadata.tables["audit_events"], Base.metadata.tables["audit_patients"]
+    # v_ prefix: a column's own name is reserved for the statement's automatic parameters.
+    columns = {
+        name: bindparam(f"v_{name}", type_=events.c[name].type)
+        for name in CHAINED_FIELDS
+        if name not in ("seq", "prev_hash")
+    }
+    return _Writes(
+        event=insert(events).values(columns).returning(events.c.id),
+        patient=insert(patients).values(
+            event_id=bindparam("v_event_id"), patient_id=bindparam("v_patient_id")
+        ),
+    )
 
 
 def content(entry: Entry, at: datetime) -> dict[str, Any]:
@@ -163,7 +177,3 @@ def content(entry: Entry, at: datetime) -> dict[str, Any]:
         "record_count": entry.record_count,
         "details": normalised_details(entry.details),
     }
-
-
-# The writing transaction's id (xid8, as a number).
-_CURRENT_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)

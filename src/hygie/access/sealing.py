@@ -36,37 +36,34 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import orjson
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
     Connection,
-    String,
-    Text,
-    any_,
-    cast,
+    Executable,
+    bindparam,
     exists,
     func,
     insert,
-    literal,
-    or_,
     select,
-    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from hygie.access import trail_pg
 from hygie.access.audit import JSON_OPTIONS
-from hygie.access.trail_rows import doc_of, events, heads, iso_of, row_columns, seals
+from hygie.access.trail_rows import doc_of, events, heads, row_columns, seals, sqlite_iso
 from hygie.db import Database
-from hygie.models import AuditEvent, AuditHead
+from hygie.models import AuditEvent, Base
 from hygie.models.access import AuditSeal
-from hygie.models.types import UTCDateTime
+
+SEALS = Base.metadata.tables["audit_seals"]
+HEAD = Base.metadata.tables["audit_head"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +84,8 @@ class SealPass:
 class _Head:
     seq: int
     hash: str
-    xmax: int | None = None  # None: look at every event (first pass, or no snapshot kept)
+    stored: str | None = None  # the snapshot the head keeps (PostgreSQL)
+    xmax: int | None = None  # None: look at every event (first pass, or no usable snapshot)
     xip: tuple[int, ...] = ()
     snapshot_now: str | None = None  # this pass's own snapshot and transaction
     own_xid: int | None = None
@@ -97,115 +95,93 @@ def seal(session: Session, *, wait: bool = False, limit: int = RECORD_LIMIT) -> 
     """Seal, in the session's transaction, the unsealed events it can see (at most
     ``limit``). Without ``wait``, give up at once if another pass holds the head; with it,
     wait for the head. The head stays locked until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    head = _lock_head(session, wait=wait) if dialect == "postgresql" else _sqlite_head(session)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    head = _lock_head(session, wait=wait) if postgresql else _sqlite_head(session)
     if head is None:
         return SealPass(sealed=0, seq=0, hash="", skipped=True)
-    rows = session.execute(
-        select(*row_columns(dialect, sealed=False))
-        .where(_candidates(head, dialect), ~exists().where(seals.c.event_id == events.c.id))
-        .order_by(events.c.id)
-        .limit(limit + 1)
-    ).all()
+    rows: Sequence[Sequence[Any]]
+    if postgresql:
+        rows = trail_pg.unsealed(session, xmax=head.xmax, xip=head.xip, limit=limit + 1)
+    else:
+        rows = session.connection().execute(_sqlite().unsealed, {"limit": limit + 1}).all()
     more = len(rows) > limit
     seq, prev = head.seq, head.hash
-    sealed_at = datetime.now(UTC)
-    made: list[dict[str, Any]] = []
-    iso = iso_of(dialect)
+    made: list[tuple[int, int, str, str]] = []
+    iso = None if postgresql else sqlite_iso
     for row in rows[:limit]:
         seq += 1
         doc = doc_of(tuple(row), iso)
         doc["seq"], doc["prev_hash"] = seq, prev
         digest = hashlib.sha256(orjson.dumps(doc, option=JSON_OPTIONS)).hexdigest()
-        made.append(
-            {"event_id": row[0], "seq": seq, "prev_hash": prev, "hash": digest,
-             "sealed_at": sealed_at}
-        )  # fmt: skip
+        made.append((row[0], seq, prev, digest))
         prev = digest
-    snapshot = _next_snapshot(head) if not more else None
-    if made or snapshot is not None:
-        values: dict[str, Any] = {"seq": seq, "hash": prev}
-        if snapshot is not None:
-            values["snapshot"] = snapshot
-        _write_seals(session, made, values, sealed_at, dialect)
+    snapshot = head.stored if more else _next_snapshot(head)
+    if made or snapshot != head.stored:
+        advance = {"new_seq": seq, "new_hash": prev, "new_snap": snapshot}
+        if postgresql:
+            trail_pg.seal_and_advance(session, made, advance, datetime.now(UTC))
+        else:
+            _sqlite_seal(session, made, advance)
     return SealPass(sealed=len(made), seq=seq, hash=prev, more=more)
-
-
-def _write_seals(
-    session: Session,
-    made: list[dict[str, Any]],
-    head: dict[str, Any],
-    sealed_at: datetime,
-    dialect: str,
-) -> None:
-    """Insert the seals and advance the head (PostgreSQL: in one statement)."""
-    advance = update(AuditHead).where(AuditHead.id == 1).values(**head)
-    if dialect == "postgresql" and made:
-        rows = (
-            func.unnest(
-                literal([m["event_id"] for m in made], ARRAY(BigInteger)),
-                literal([m["seq"] for m in made], ARRAY(BigInteger)),
-                literal([m["prev_hash"] for m in made], ARRAY(String)),
-                literal([m["hash"] for m in made], ARRAY(String)),
-            )
-            .table_valued("event_id", "seq", "prev_hash", "hash")
-            .render_derived()
-        )
-        sealed = (
-            insert(AuditSeal)
-            .from_select(
-                ["event_id", "seq", "prev_hash", "hash", "sealed_at"],
-                select(*rows.c, literal(sealed_at, UTCDateTime())),
-            )
-            .cte("sealed")
-        )
-        session.execute(advance.add_cte(sealed))
-        return
-    if made:
-        session.execute(insert(AuditSeal), made)
-    session.execute(advance)
 
 
 def _lock_head(session: Session, *, wait: bool) -> _Head | None:
     """The head, locked (PostgreSQL), with this statement's snapshot and transaction id."""
-    row = session.execute(
-        select(
-            heads.c.seq,
-            heads.c.hash,
-            heads.c.snapshot,
-            cast(func.pg_current_snapshot(), Text),
-            cast(func.pg_current_xact_id(), Text),
-        )
-        .where(heads.c.id == 1)
-        .with_for_update(skip_locked=not wait)
-    ).one_or_none()
+    row = trail_pg.lock_head(session, wait=wait)
     if row is None:
         return None
     xmax, xip = _parse_snapshot(row[2])
     return _Head(
-        seq=int(row[0]), hash=str(row[1]), xmax=xmax, xip=xip,
+        seq=int(row[0]), hash=str(row[1]), stored=row[2], xmax=xmax, xip=xip,
         snapshot_now=str(row[3]), own_xid=int(row[4]),
     )  # fmt: skip
 
 
+# --- SQLite -------------------------------------------------------------------------------
 def _sqlite_head(session: Session) -> _Head | None:
-    row = session.execute(select(heads.c.seq, heads.c.hash).where(heads.c.id == 1)).one_or_none()
+    row = session.connection().execute(_sqlite().read_head).one_or_none()
     return None if row is None else _Head(seq=int(row[0]), hash=str(row[1]))
 
 
-def _candidates(head: _Head, dialect: str) -> ColumnElement[bool]:
-    """Where the unsealed events can be (module docstring)."""
-    if dialect != "postgresql":
-        last = select(func.coalesce(func.max(seals.c.event_id), 0)).scalar_subquery()
-        return events.c.id > last
-    if head.xmax is None:
-        return true()
-    txid = events.c.txid
-    # One array parameter, whatever the number of transactions: one prepared statement.
-    in_progress = literal(list(head.xip), ARRAY(BigInteger))
-    return or_(txid >= head.xmax, txid == any_(in_progress))
+def _sqlite_seal(
+    session: Session, made: list[tuple[int, int, str, str]], advance: dict[str, Any]
+) -> None:
+    conn, sealed_at = session.connection(), datetime.now(UTC)
+    if made:
+        conn.execute(
+            insert(SEALS),
+            [{"event_id": e, "seq": q, "prev_hash": p, "hash": h, "sealed_at": sealed_at}
+             for e, q, p, h in made],
+        )  # fmt: skip
+    conn.execute(_sqlite().advance, advance)
 
 
+@dataclass(frozen=True)
+class _SqliteStatements:
+    read_head: Executable
+    unsealed: Executable  # the events after the last sealed one, without a seal
+    advance: Executable
+
+
+@cache
+def _sqlite() -> _SqliteStatements:
+    """Built once (building and keying them at each call costs more than running them)."""
+    last_sealed = select(func.coalesce(func.max(seals.c.event_id), 0)).scalar_subquery()
+    return _SqliteStatements(
+        read_head=select(heads.c.seq, heads.c.hash).where(heads.c.id == 1),
+        unsealed=select(*row_columns("sqlite", sealed=False))
+        .where(events.c.id > last_sealed, ~exists().where(seals.c.event_id == events.c.id))
+        .order_by(events.c.id)
+        .limit(bindparam("limit")),
+        advance=update(HEAD)
+        .where(HEAD.c.id == 1)
+        .values(
+            seq=bindparam("new_seq"), hash=bindparam("new_hash"), snapshot=bindparam("new_snap")
+        ),
+    )
+
+
+# --- the head's snapshot (PostgreSQL) -------------------------------------------------------
 def _parse_snapshot(text: str | None) -> tuple[int | None, tuple[int, ...]]:
     """``xmax`` and ``xip`` of a snapshot as PostgreSQL writes it (``xmin:xmax:xip,...``);
     (None, ()) if there is none or it does not parse (then every event is looked at)."""
