@@ -66,13 +66,13 @@ def test_verify_checkpoint_then_a_tampered_event_is_named(home: Path) -> None:
 
     signed = run(home, "audit", "checkpoint")
     assert signed.returncode == 0, signed.stderr
-    assert "checkpoint #1: seq 8" in signed.stdout
+    assert "checkpoint #1: seq 9" in signed.stdout  # the 8 events and the verification
     assert oct((home / "hygie-audit.key").stat().st_mode & 0o777) == "0o600"
     assert_clean_error(run(home, "audit", "init-key"), "already exists")
 
     ok = run(home, "audit", "verify")
     assert ok.returncode == 0, ok.stderr
-    assert "checked 9 events" in ok.stdout and "checkpoints verified: 1" in ok.stdout
+    assert "checked 10 events" in ok.stdout and "checkpoints verified: 1" in ok.stdout
 
     with sqlite3.connect(home / "hygie.db") as conn:  # the attacker, with the file
         conn.execute("DROP TRIGGER audit_events_no_update")
@@ -83,8 +83,8 @@ def test_verify_checkpoint_then_a_tampered_event_is_named(home: Path) -> None:
     assert "modified" in bad.stderr and "seq 3" in bad.stderr
     # A checkpoint checks the chain since the previous one before signing it.
     with sqlite3.connect(home / "hygie.db") as conn:
-        conn.execute("UPDATE audit_events SET ip = '6.6.6.6' WHERE id = " + AT_SEQ.format(9))
-    assert_clean_error(run(home, "audit", "checkpoint"), "not intact", "seq 9")
+        conn.execute("UPDATE audit_events SET ip = '6.6.6.6' WHERE id = " + AT_SEQ.format(10))
+    assert_clean_error(run(home, "audit", "checkpoint"), "not intact", "seq 10")
 
 
 def test_a_truncated_tail_is_named_by_the_command(home: Path) -> None:
@@ -109,7 +109,9 @@ def test_export_jsonl(home: Path) -> None:
     result = run(home, "audit", "export")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["seq"] for e in events] == list(range(1, 9))
+    # The 8 events, and the export's own, recorded before anything is written out.
+    assert [e["seq"] for e in events] == list(range(1, 10))
+    assert events[-1]["action"] == "audit.export" and events[-1]["how"] == "cli"
     assert events[0]["username"] == "dr.lefèvre" and events[0]["patient_ids"] == [3, 42]
     assert events[1]["prev_hash"] == events[0]["hash"]
     assert datetime.fromisoformat(events[0]["at"]).utcoffset() is not None
@@ -127,7 +129,7 @@ def test_export_jsonl(home: Path) -> None:
 
     out = home / "trail.jsonl"
     assert run(home, "audit", "export", "--output", str(out)).returncode == 0
-    assert len(out.read_text().splitlines()) == 8
+    assert len(out.read_text().splitlines()) == 11  # and the three exports
     assert_clean_error(run(home, "audit", "export", "--output", str(out)), "already exists")
 
 
@@ -135,7 +137,7 @@ def test_export_syslog_lines_are_rfc5424(home: Path) -> None:
     result = run(home, "audit", "export", "--format", "syslog")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 9  # and the export itself
     for line in lines:
         match = SYSLOG.match(line)
         assert match, line
@@ -183,9 +185,11 @@ def test_seal_and_a_stalled_sealing_named_by_verify(home: Path) -> None:
     assert "SEALING STOPPED" in bad.stderr and f"event id {stalled}" in bad.stderr
     assert run(home, "audit", "verify", "--grace", str(10**9)).returncode == 0
 
+    # Recording the verification (SQLite seals in the writer's transaction) chained the
+    # stalled event behind the 8 others: seq 9, then the two verifications.
     sealed = run(home, "audit", "seal")
     assert sealed.returncode == 0, sealed.stderr
-    assert "sealed 1 events; the chain ends at seq 9" in sealed.stdout
+    assert "sealed 0 events; the chain ends at seq 11" in sealed.stdout
     ok = run(home, "audit", "verify")
     assert ok.returncode == 0, ok.stderr
-    assert "checked 9 events" in ok.stdout and "not sealed yet: 0 events" in ok.stdout
+    assert "checked 11 events" in ok.stdout and "not sealed yet: 0 events" in ok.stdout

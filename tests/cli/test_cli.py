@@ -217,6 +217,6 @@ def test_generation_and_rotation_are_in_the_trail(ready: Path) -> None:
     exported = run(ready, "audit", "export", "--format", "jsonl")
     assert exported.returncode == 0, exported.stderr
     actions = [json.loads(line)["action"] for line in exported.stdout.splitlines() if line.strip()]
-    assert actions == ["synthetic.generate", "keys.rotate"]
+    assert actions == ["synthetic.generate", "keys.rotate", "audit.export"]
     verified = run(ready, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -40,6 +40,14 @@ def _record(db: Database, *, action: str, count: int, details: dict[str, object]
         )  # fmt: skip
 
 
+def record_operator_access(
+    db: Database, *, action: str, count: int = 0, details: dict[str, object]
+) -> None:
+    """Record an operator's command on the trail itself (verifying, exporting): reading
+    the trail is an access too. Written before the command's output leaves."""
+    _record(db, action=action, count=count, details=details)
+
+
 def holds_group(db: Database) -> bool:
     """Whether the database already holds an organisation (the demo then serves it)."""
     with db.sessions() as session:

@@ -78,6 +78,7 @@ def verify_command(
     --grace seconds (sealing has stopped)."""
     from datetime import timedelta
 
+    from hygie.access.maintenance import record_operator_access
     from hygie.access.trail import verify
     from hygie.access.trail_keys import audit_key_path, load_audit_key
     from hygie.cli.main import clear_errors, err, out
@@ -86,12 +87,14 @@ def verify_command(
     def run() -> None:
         path = audit_key_path()
         public = load_audit_key(path).public if path.exists() else None
+        db = _database()
         report = verify(
-            _database(),
-            public_key=public,
-            batch_size=batch_size,
-            grace=timedelta(seconds=grace),
+            db, public_key=public, batch_size=batch_size, grace=timedelta(seconds=grace)
         )
+        finding = report.finding
+        record_operator_access(db, action="audit.verify", count=report.events, details={
+            "last_seq": report.last_seq, "finding": finding.kind if finding else None,
+        })  # fmt: skip
         out.print(
             f"checked {report.events:,} events in {report.seconds:.2f} s "
             f"({report.rate:,.0f} events/s); signed checkpoints verified: {report.checkpoints}",
@@ -113,7 +116,6 @@ def verify_command(
                 "rewritten chain cannot be detected; run `hygie audit checkpoint`",
                 highlight=False,
             )
-        finding = report.finding
         if finding is not None and finding.kind == "unsealed":
             err.print(f"[bold red]SEALING STOPPED:[/] {finding.message}", highlight=False)
             raise typer.Exit(EXIT_UNSEALED)
@@ -185,6 +187,7 @@ def export_command(
     ] = None,
 ) -> None:
     """Export the trail for a SIEM, in seq order (what has been written is sealed first)."""
+    from hygie.access.maintenance import record_operator_access
     from hygie.access.sealing import seal_pending
     from hygie.access.trail_export import iter_events, syslog_line
     from hygie.cli.main import clear_errors, err
@@ -201,6 +204,10 @@ def export_command(
         if output is not None and output.exists():
             raise ValidationError(f"{output} already exists; not overwritten", field="--output")
         db = _database()
+        # Recorded first (no record, no data), then sealed: the export ends with itself.
+        record_operator_access(db, action="audit.export", details={
+            "format": fmt, "since": since, "until": until, "output": str(output) if output else None,
+        })  # fmt: skip
         seal_pending(db, wait=True)
         import orjson
 

@@ -165,27 +165,33 @@ def token_issue(
     @clear_errors
     def run() -> None:
         from hygie.auth.tokens import check_scope, check_ttl, issue_token
+        from hygie.auth.trail import note
         from hygie.cli.main import _open, err
         from hygie.config import Settings
+        from hygie.errors import HygieError
         from hygie.storage import staff as staff_store
 
         lifetime = check_ttl(ttl)
         check_scope(scope)
         db = _open(Settings.from_env())
         name = username.strip().lower()
-        with db.transaction() as session:
-            user = staff_store.user_by_username(session, name)
-            if user is None:
-                raise NotFoundError(f"no account named {name}", field="username")
-            issued = issue_token(
-                session,
-                user=user,
-                scope=scope,
-                ttl=lifetime,
-                now=datetime.now(UTC),
-                how="cli",
-                details={"operator": _operator()},
-            )
+        now = datetime.now(UTC)
+        try:
+            with db.transaction() as session:
+                user = staff_store.user_by_username(session, name)
+                if user is None:
+                    raise NotFoundError(f"no account named {name}", field="username")
+                issued = issue_token(
+                    session, user=user, scope=scope, ttl=lifetime, now=now, how="cli",
+                    details={"operator": _operator()},
+                )  # fmt: skip
+        except HygieError as exc:
+            # A refused token (no such or disabled account) is a refused access: recorded.
+            with db.transaction() as session:
+                note(session, action="token.issue", outcome="denied", how="cli", now=now,
+                     username=name[:64], reason=exc.message,
+                     details={"operator": _operator(), "scope": scope})  # fmt: skip
+            raise
         err.print(
             f"{scope} token for {user.username}, expires {issued.row.expires_at:%Y-%m-%d %H:%M} UTC",
             highlight=False,
