@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from hygie.access import trail_pg
 from hygie.access.audit import Entry, _write, content, record
 from hygie.access.sealing import BackgroundSealer, seal, seal_pending
 from hygie.access.trail import verify
@@ -44,7 +45,10 @@ def seqs_by_id(db: Database) -> dict[int, int | None]:
 def write_unsealed(db: Database, entry: Entry = ENTRY, *, at: datetime | None = None) -> int:
     """An event written as ``record`` writes it, but without the sealing pass after it."""
     with db.transaction() as session:
-        return _write(session, content(entry, at or datetime.now(UTC)))
+        values = content(entry, at or datetime.now(UTC))
+        if db.dialect == "postgresql":
+            return trail_pg.write_event(session, values)[0]
+        return _write(session, values)
 
 
 @contextmanager

@@ -99,24 +99,25 @@ def event_hash(values: dict[str, Any]) -> str:
 
 def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
     """Write ``entry`` to the trail in the session's transaction, then seal what can be
-    sealed without waiting (``sealing.seal``). Returns a copy of the event written (not
-    attached to the session)."""
-    from hygie.access.sealing import seal
+    sealed without waiting (``sealing``). Returns a copy of the event written (not attached
+    to the session)."""
+    from hygie.access import sealing
 
     values = content(entry, now or datetime.now(UTC))
-    event = AuditEvent(id=_write(session, values), **values)
-    seal(session, wait=False)
-    return event
-
-
-def _write(session: Session, values: dict[str, Any]) -> int:
-    """Insert the event and its patients; its id. On PostgreSQL in one statement
-    (``trail_pg``), which also stamps the writing transaction (``txid``, what the sealer
-    looks events up by)."""
     if session.get_bind().dialect.name == "postgresql":
         from hygie.access import trail_pg
 
-        return trail_pg.write_event(session, values)
+        # One statement writes the event and takes the head if it is free (``trail_pg``).
+        event_id, head = trail_pg.write_event(session, values)
+        sealing.seal_locked(session, head)
+    else:
+        event_id = _write(session, values)
+        sealing.seal(session)
+    return AuditEvent(id=event_id, **values)
+
+
+def _write(session: Session, values: dict[str, Any]) -> int:
+    """Insert the event and its patients (SQLite); its id."""
     conn = session.connection()  # audit tables only: nothing of the session's to flush
     params = {f"v_{name}": value for name, value in values.items()}
     event_id = int(conn.execute(_writes().event, params).scalar_one())

@@ -95,8 +95,27 @@ def seal(session: Session, *, wait: bool = False, limit: int = RECORD_LIMIT) -> 
     """Seal, in the session's transaction, the unsealed events it can see (at most
     ``limit``). Without ``wait``, give up at once if another pass holds the head; with it,
     wait for the head. The head stays locked until the transaction ends."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    head = _lock_head(session, wait=wait) if postgresql else _sqlite_head(session)
+    if session.get_bind().dialect.name == "postgresql":
+        return seal_locked(session, trail_pg.lock_head(session, wait=wait), limit=limit)
+    return _seal(session, _sqlite_head(session), limit=limit, postgresql=False)
+
+
+def seal_locked(
+    session: Session, head: trail_pg.HeadRow | None, *, limit: int = RECORD_LIMIT
+) -> SealPass:
+    """PostgreSQL: seal under a head row this transaction has locked (``trail_pg``); None:
+    another transaction holds the head, nothing to do."""
+    if head is None:
+        return _seal(session, None, limit=limit, postgresql=True)
+    xmax, xip = _parse_snapshot(head[2])
+    locked = _Head(
+        seq=int(head[0]), hash=str(head[1]), stored=head[2], xmax=xmax, xip=xip,
+        snapshot_now=str(head[3]), own_xid=int(head[4]),
+    )  # fmt: skip
+    return _seal(session, locked, limit=limit, postgresql=True)
+
+
+def _seal(session: Session, head: _Head | None, *, limit: int, postgresql: bool) -> SealPass:
     if head is None:
         return SealPass(sealed=0, seq=0, hash="", skipped=True)
     rows: Sequence[Sequence[Any]]
@@ -123,18 +142,6 @@ def seal(session: Session, *, wait: bool = False, limit: int = RECORD_LIMIT) -> 
         else:
             _sqlite_seal(session, made, advance)
     return SealPass(sealed=len(made), seq=seq, hash=prev, more=more)
-
-
-def _lock_head(session: Session, *, wait: bool) -> _Head | None:
-    """The head, locked (PostgreSQL), with this statement's snapshot and transaction id."""
-    row = trail_pg.lock_head(session, wait=wait)
-    if row is None:
-        return None
-    xmax, xip = _parse_snapshot(row[2])
-    return _Head(
-        seq=int(row[0]), hash=str(row[1]), stored=row[2], xmax=xmax, xip=xip,
-        snapshot_now=str(row[3]), own_xid=int(row[4]),
-    )  # fmt: skip
 
 
 # --- SQLite -------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from hygie.access.trail_rows import CONTENT_COLUMNS, JSON_COLUMNS
 
 _AT = """to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
+# The event, its patients and, if nobody holds it, the chain head (locked) with this
+# statement's snapshot and transaction: one round trip for an access that does not seal.
 WRITE = (
     "WITH event AS (INSERT INTO audit_events ("  # noqa: S608 - fixed column names only
     + ", ".join(CONTENT_COLUMNS)
@@ -29,8 +31,10 @@ WRITE = (
     + ", ".join(f"%({n})s::json" if n in JSON_COLUMNS else f"%({n})s" for n in CONTENT_COLUMNS)
     + ", pg_current_xact_id()::text::bigint) RETURNING id), "
     "patients AS (INSERT INTO audit_patients (event_id, patient_id) "
-    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event) "
-    "SELECT id FROM event"
+    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event), "
+    "head AS (SELECT seq, hash, snapshot FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED) "
+    "SELECT event.id, head.seq, head.hash, head.snapshot, pg_current_snapshot()::text, "
+    "pg_current_xact_id()::text FROM event LEFT JOIN head ON true"
 )
 LOCK = (
     "SELECT seq, hash, snapshot, pg_current_snapshot()::text, pg_current_xact_id()::text "
@@ -66,18 +70,22 @@ def cursor(session: Session) -> psycopg.Cursor[Any]:
     return driver.cursor()
 
 
-def write_event(session: Session, values: dict[str, Any]) -> int:
-    """Insert an event (``audit.content``) and its patients; its id."""
+def write_event(session: Session, values: dict[str, Any]) -> tuple[int, HeadRow | None]:
+    """Insert an event (``audit.content``) and its patients; its id, and the head row
+    locked as ``lock_head`` gives it, or None if another transaction holds it."""
     params = {n: json.dumps(v) if n in JSON_COLUMNS else v for n, v in values.items()}
     params["patients"] = values["patient_ids"]
     with cursor(session) as cur:
         row = cur.execute(WRITE, params).fetchone()
     if row is None:
         raise RuntimeError("the audit event was not written")
-    return int(row[0])
+    return int(row[0]), (None if row[1] is None else tuple(row[1:]))
 
 
-def lock_head(session: Session, *, wait: bool) -> tuple[Any, ...] | None:
+HeadRow = tuple[Any, ...]  # seq, hash, stored snapshot, current snapshot, transaction id
+
+
+def lock_head(session: Session, *, wait: bool) -> HeadRow | None:
     """The head row, locked, with this statement's snapshot and transaction id; None if
     another transaction holds it and ``wait`` is false."""
     with cursor(session) as cur:
