@@ -59,7 +59,7 @@ _CATS, _DETAILS, _PATIENTS = (
 )
 _ID = len(CONTENT_KEYS)
 Seal = tuple[int, int, str, str]  # seq, event id, prev_hash, hash
-Batch = list[tuple[Seal, tuple[Any, ...] | None]]
+Batch = tuple[list[Seal], dict[int, tuple[Any, ...]]]  # seals, and their events by id
 
 
 @dataclass
@@ -81,19 +81,18 @@ class Prefix:
 
 
 def _fetch(cur: psycopg.Cursor[Any], after: int, until: int) -> Batch:
-    """The next seals after seq ``after``, each with its event's row (None if missing)."""
+    """The next seals after seq ``after``, and their events' rows by event id."""
     cur.execute(_SEALS, (after, until, BATCH))
     seals: list[Seal] = cur.fetchall()
     if not seals:
-        return []
+        return seals, {}
     ids = [seal[1] for seal in seals]
     low, high = min(ids), max(ids)
     if high - low < 2 * len(ids):
         cur.execute(_EVENTS_BETWEEN, (low, high))
     else:
         cur.execute(_EVENTS_AMONG, (ids,))
-    by_id = {row[_ID]: row for row in cur.fetchall()}
-    return [(seal, by_id.get(seal[1])) for seal in seals]
+    return seals, {row[_ID]: row for row in cur.fetchall()}
 
 
 def _scan(
@@ -110,13 +109,15 @@ def _scan(
     last: Seal | None = None
     cur = conn.cursor()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rows = _fetch(cur, after, until)
-        while rows:
+        seals, by_id = _fetch(cur, after, until)
+        while seals:
             following = (
-                pool.submit(_fetch, cur, rows[-1][0][0], until) if len(rows) == BATCH else None
+                pool.submit(_fetch, cur, seals[-1][0], until) if len(seals) == BATCH else None
             )
-            for seal, event in rows:
-                seq, _, stored_prev, stored_hash = seal
+            event_of = by_id.get
+            for seal in seals:
+                seq, event_id, stored_prev, stored_hash = seal
+                event = event_of(event_id)
                 if seq != expected or stored_prev != prev or event is None:
                     return _stopped(result, last, following)
                 try:
@@ -145,7 +146,7 @@ def _scan(
                 result.count += 1
             if len(cache) > CACHE_MAX:
                 cache.clear()
-            rows = following.result() if following is not None else []
+            seals, by_id = following.result() if following is not None else ([], {})
     result.complete = True
     return _stopped(result, last, None)
 
