@@ -107,6 +107,9 @@ def _scan(
     if after < 0:  # from the start: seq 1 comes first, anything below it is a fault
         expected = 1
     last: Seal | None = None
+    # One dict, refilled for each event (every key is set again): cheaper than a new one.
+    doc: dict[str, Any] = dict.fromkeys(CHAINED_FIELDS)
+    update = doc.update
     cur = conn.cursor()
     with ThreadPoolExecutor(max_workers=1) as pool:
         seals, by_id = _fetch(cur, after, until)
@@ -121,7 +124,7 @@ def _scan(
                 if seq != expected or stored_prev != prev or event is None:
                     return _stopped(result, last, following)
                 try:
-                    doc = dict(zip(keys, event, strict=False))
+                    update(zip(keys, event, strict=False))
                     doc["seq"], doc["prev_hash"] = seq, stored_prev
                     text = event[_CATS]
                     value = get(text)
