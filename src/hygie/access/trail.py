@@ -27,7 +27,7 @@ import orjson
 import psycopg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, bindparam, column, exists, func, select, table
+from sqlalchemy import Connection, bindparam, column, func, select, table
 
 from hygie.access.audit import GENESIS, JSON_OPTIONS, Entry, iso_utc, record
 from hygie.access.sealing import NONE_UNSEALED, Unsealed, seal_pending, unsealed
@@ -41,13 +41,15 @@ from hygie.access.trail_keys import (
     key_id_of,
     load_audit_key,
 )
+from hygie.access.trail_locate import (
+    Finding,
+    Locator,
+    StoredCheckpoint,
+    WalkState,
+    rewritten,
+)
 from hygie.access.trail_rows import (
-    HASH,
-    PREV_HASH,
-    Row,
     chain,
-    doc_of,
-    events,
     heads,
     iso_of,
     row_columns,
@@ -71,8 +73,6 @@ __all__ = [
     "verify",
 ]
 
-SEARCH_WINDOW = 1000  # how far a moved event is looked for, on the failure path only
-UNSEALED_LOOKED_AT = 10_000  # unsealed events tried against a deleted seal, failure path
 DEFAULT_SEAL_GRACE = timedelta(seconds=60)  # an event unsealed for longer: sealing stopped
 checkpoints = table(
     "audit_checkpoints",
@@ -81,17 +81,6 @@ checkpoints = table(
 
 
 # --- the report ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Finding:
-    """The first thing wrong with the trail, located."""
-
-    kind: str  # modified | deleted | inserted | reordered | checkpoint | unsealed
-    message: str
-    seq: int | None = None
-    event_id: int | None = None
-    checkpoint_id: int | None = None
-
-
 @dataclass(frozen=True)
 class VerifyReport:
     events: int  # events checked
@@ -110,16 +99,6 @@ class VerifyReport:
     @property
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    id: int
-    seq: int
-    head_hash: str
-    signed_at: datetime
-    key_id: str
-    signature: str
 
 
 # --- verification -------------------------------------------------------------------------
@@ -163,7 +142,7 @@ def _sealing_stopped(waiting: Unsealed, grace: timedelta, now: datetime) -> Find
     )
 
 
-class _Walker:
+class _Walker(Locator):
     def __init__(self, conn: Connection, *, batch_size: int) -> None:
         self.conn = conn
         self.batch_size = batch_size
@@ -177,26 +156,6 @@ class _Walker:
             .order_by(seals.c.seq)
             .limit(bindparam("limit"))
         )
-
-    def _doc(self, row: Row) -> dict[str, Any]:
-        return doc_of(row, self.iso)
-
-    def _hash(self, row: Row, seq: int | None = None, prev_hash: str | None = None) -> str | None:
-        """The hash of the row's content at ``seq`` after ``prev_hash`` (default: its
-        seal's); None if the stored content cannot be read back."""
-        try:
-            doc = self._doc(row)
-            if seq is not None:
-                doc["seq"] = seq
-            if prev_hash is not None:
-                doc["prev_hash"] = prev_hash
-            return hashlib.sha256(orjson.dumps(doc, option=JSON_OPTIONS)).hexdigest()
-        except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
-            return None
-
-    def _matches(self, row: Row, seq: int | None = None) -> bool:
-        """Does the row's content, at ``seq`` (default its own), hash to its stored hash?"""
-        return bool(self._hash(row, seq) == row[HASH])
 
     def run(
         self, *, public_key: Ed25519PublicKey | None, from_last_checkpoint: bool
@@ -226,12 +185,12 @@ class _Walker:
         by_seq: dict[int, list[StoredCheckpoint]] = {}
         for cp in stored:
             by_seq.setdefault(cp.seq, []).append(cp)
-        state = _State(expected=start_seq + 1, prev_hash=start_hash)
+        state = WalkState(expected=start_seq + 1, prev_hash=start_hash)
         matched = 0
         if start_seq == 0:
             for cp in by_seq.pop(0, []):
                 if cp.head_hash != GENESIS:
-                    return self._result(start_seq, 0, 0, GENESIS, 0, _rewritten(cp, None, None, 0))
+                    return self._result(start_seq, 0, 0, GENESIS, 0, rewritten(cp, None, None, 0))
                 matched += 1
         else:
             anchor = self._row_at(start_seq)
@@ -298,7 +257,7 @@ class _Walker:
                         if cp.head_hash != row[22]:
                             return self._result(
                                 start_seq, count, state.prev_seq, state.prev_hash, matched,
-                                _rewritten(cp, seq, row[0], last_good_cp),
+                                rewritten(cp, seq, row[0], last_good_cp),
                             )  # fmt: skip
                         matched += 1
                     last_good_cp = seq
@@ -387,7 +346,7 @@ class _Walker:
         return None
 
     def _check_head(
-        self, state: _State, head_seq: int, head_hash: str, top_seq: int | None
+        self, state: WalkState, head_seq: int, head_hash: str, top_seq: int | None
     ) -> Finding | None:
         last = state.prev_seq
         if last < head_seq:
@@ -417,186 +376,6 @@ class _Walker:
         return None
 
     # --- locating what went wrong (failure path only) --------------------------------
-    def _row_at(self, seq: int) -> Row | None:
-        row = self.conn.execute(
-            select(*self.columns).select_from(chain).where(seals.c.seq == seq)
-        ).first()
-        return tuple(row) if row is not None else None
-
-    def _row_after(self, seq: int) -> Row | None:
-        row = self.conn.execute(
-            select(*self.columns)
-            .select_from(chain)
-            .where(seals.c.seq > seq)
-            .order_by(seals.c.seq)
-            .limit(1)
-        ).first()
-        return tuple(row) if row is not None else None
-
-    def _where(self, **equal: Any) -> list[Row]:
-        """(event id, seq) of the seals with these values (``hash``, ``prev_hash``)."""
-        stmt = select(seals.c.event_id, seals.c.seq)
-        for name, value in equal.items():
-            stmt = stmt.where(seals.c[name] == value)
-        return [tuple(r) for r in self.conn.execute(stmt.order_by(seals.c.seq))]
-
-    def _unsealed_at(self, seq: int, prev_hash: str, hash_: str) -> int | None:
-        """The id of an unsealed event that, sealed at ``seq`` after ``prev_hash``, hashes
-        to ``hash_``: an event whose seal was deleted."""
-        dialect = self.conn.dialect.name
-        rows = self.conn.execute(
-            select(*row_columns(dialect, sealed=False))
-            .where(~exists().where(seals.c.event_id == events.c.id))
-            .order_by(events.c.id)
-            .limit(UNSEALED_LOOKED_AT)
-        )
-        for row in rows:
-            if self._hash(tuple(row), seq, prev_hash) == hash_:
-                return int(row[0])
-        return None
-
-    def _original_seq(self, row: Row) -> int | None:
-        """The seq this event was written at, if it hashes right at another one."""
-        seq = int(row[1])
-        candidates: list[int] = []
-        if row[PREV_HASH] == GENESIS:
-            candidates.append(1)
-        candidates += [int(s) + 1 for _, s in self._where(hash=row[PREV_HASH])]
-        for delta in range(1, SEARCH_WINDOW + 1):
-            candidates += [seq - delta, seq + delta]
-        for candidate in candidates:
-            if candidate != seq and candidate > 0 and self._matches(row, candidate):
-                return candidate
-        return None
-
-    def _bad_numbering(self, row: Row, state: _State) -> Finding:
-        seq, event_id = int(row[1]), int(row[0])
-        if seq == state.expected + 1:
-            orphan = self._unsealed_at(state.expected, state.prev_hash, row[PREV_HASH])
-            if orphan is not None:
-                return Finding(
-                    "deleted",
-                    f"the seal of event id {orphan} (seq {state.expected}) was deleted: the "
-                    "event is still there, out of the chain",
-                    seq=state.expected,
-                    event_id=orphan,
-                )
-        if seq > state.expected:
-            span = (
-                f"{state.expected}" if seq == state.expected + 1 else f"{state.expected}..{seq - 1}"
-            )
-            return Finding(
-                "deleted",
-                f"event seq {span} is missing (deleted); the chain resumes at seq {seq} "
-                f"(id {event_id})",
-                seq=state.expected,
-            )
-        return Finding(
-            "inserted",
-            f"event id {event_id} repeats seq {seq}, already taken: inserted",
-            seq=seq,
-            event_id=event_id,
-        )
-
-    def _bad_content(self, row: Row, state: _State) -> Finding:
-        seq, event_id = int(row[1]), int(row[0])
-        original = self._original_seq(row)
-        if original is not None and original < seq:
-            # Written earlier in the chain, pushed down: events were put in before it.
-            first = self._row_at(original)
-            first_id = int(first[0]) if first else None
-            return Finding(
-                "inserted",
-                f"event seq {original} (id {first_id}) was inserted: event id {event_id}, "
-                f"written at seq {original}, now stands at seq {seq}",
-                seq=original,
-                event_id=first_id,
-            )
-        if original is not None:
-            # Written later, pulled up: either its predecessors were deleted and the chain
-            # renumbered, or events were swapped (the one written here is elsewhere).
-            displaced = [r for r in self._where(prev_hash=state.prev_hash) if r[0] != event_id]
-            if displaced:
-                other_id, other_seq = displaced[0]
-                return Finding(
-                    "reordered",
-                    f"event seq {seq} (id {event_id}) was written at seq {original}; the event "
-                    f"written at seq {seq} (id {other_id}) now stands at seq {other_seq}: "
-                    "events reordered",
-                    seq=seq,
-                    event_id=event_id,
-                )
-            return Finding(
-                "deleted",
-                f"event seq {seq}{'' if original == seq + 1 else f'..{original - 1}'} was "
-                f"deleted and the later events renumbered (event id {event_id}, written at "
-                f"seq {original}, now stands at seq {seq})",
-                seq=seq,
-            )
-        following = self._row_after(seq)
-        if following is not None and following[PREV_HASH] == state.prev_hash:
-            return Finding(
-                "inserted",
-                f"event seq {seq} (id {event_id}) was inserted: the event after it is chained "
-                "to the one before it",
-                seq=seq,
-                event_id=event_id,
-            )
-        return Finding(
-            "modified",
-            f"event seq {seq} (id {event_id}) was modified: its content no longer matches the "
-            "hash its seal records (the event or its seal was altered)",
-            seq=seq,
-            event_id=event_id,
-        )
-
-    def _bad_link(self, row: Row, state: _State) -> Finding:
-        seq, event_id = int(row[1]), int(row[0])
-        if state.prev_id is None:
-            return Finding(
-                "deleted",
-                f"event seq {seq} (id {event_id}) does not follow the start of the chain: "
-                "what came before it was removed or replaced",
-                seq=seq,
-                event_id=event_id,
-            )
-        elsewhere = [r for r in self._where(hash=row[PREV_HASH]) if r[1] != state.prev_seq]
-        if elsewhere:
-            other_id, other_seq = elsewhere[0]
-            return Finding(
-                "reordered",
-                f"event seq {seq} (id {event_id}) is chained to event id {other_id}, which "
-                f"now stands at seq {other_seq}: events reordered",
-                seq=seq,
-                event_id=event_id,
-            )
-        return Finding(
-            "modified",
-            f"event seq {state.prev_seq} (id {state.prev_id}) was rewritten (content and hash "
-            f"changed): event seq {seq} was chained to a different event",
-            seq=state.prev_seq,
-            event_id=state.prev_id,
-        )
-
-
-@dataclass
-class _State:
-    expected: int
-    prev_hash: str
-    prev_id: int | None = None
-    prev_seq: int = 0
-
-
-def _rewritten(cp: StoredCheckpoint, seq: int | None, event_id: Any, last_good: int) -> Finding:
-    where = f"event seq {seq} (id {event_id})" if seq else "the empty chain"
-    return Finding(
-        "checkpoint",
-        f"signed checkpoint #{cp.id} (seq {cp.seq}) no longer matches {where}: the chain was "
-        f"rewritten between seq {last_good + 1} and seq {cp.seq}",
-        seq=cp.seq,
-        event_id=int(event_id) if event_id is not None else None,
-        checkpoint_id=cp.id,
-    )
 
 
 # --- checkpoints --------------------------------------------------------------------------
