@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from hygie.access import trail_fast
 from hygie.access.audit import GENESIS, Entry, event_hash, record
@@ -59,7 +59,7 @@ def test_the_fast_path_hashes_what_event_hash_hashes(pg_db: Database) -> None:
 
 @pytest.fixture
 def split(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check the upper half of even short chains in a second process."""
+    """Check the upper parts of even short chains in other processes."""
     monkeypatch.setattr(trail_fast, "PARALLEL_MIN", 2)
     monkeypatch.setattr(trail_fast, "BATCH", 3)
 
@@ -116,3 +116,23 @@ def test_a_split_chain_checks_a_rewritten_checkpointed_event(
     finding = verify(pg_db, public_key=key.public).finding
     assert finding is not None
     assert (finding.kind, finding.checkpoint_id) == ("checkpoint", signed.checkpoint_id)
+
+
+def test_details_stored_out_of_key_order_still_check_out_fast(pg_db: Database) -> None:
+    """The fast path hashes without sorting keys (record stores them sorted) and hashes
+    again with sorting before doubting an event: details written otherwise still pass."""
+    fill(pg_db, 2)
+    with pg_db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (at, how, action, patient_ids, categories, outcome, "
+                "record_count, details, txid) VALUES (now(), 'api', 'x', '[]', '[]', 'allowed', "
+                """0, '{"b": {"z": 1, "a": 2}, "a": 1}', pg_current_xact_id()::text::bigint)"""
+            )
+        )
+    fill(pg_db, 2, start=2)  # seals it (hashing sorted, as always) and two more
+    with pg_db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        prefix = trail_fast.clean_prefix(driver, -(2**62), GENESIS, 5, frozenset())  # type: ignore[arg-type]
+    assert prefix.complete and prefix.count == 5
+    assert verify(pg_db).ok

@@ -6,9 +6,9 @@ each event exactly as the walk in ``trail`` does: its seal's ``seq`` is the next
 ``prev_hash`` is the hash before it, and SHA-256 over ``orjson.dumps`` of the very dict the
 walk builds (same values, same options: the canonical bytes of ``audit.canonical``) is the
 seal's hash. On a long
-range, the upper half is checked at the same time in a forked process, starting from the
-stored hash of the event at the boundary; the two halves join if the lower one ends on that
-very event and hash.
+range, the upper parts (one more part than cores) are checked at the same time in forked
+processes, each starting from the stored hash of the event at its boundary; the parts join
+if each one ends on that very event and hash.
 
 It never decides that something is wrong: it stops before the first event that does not fit
 (or anything unexpected) and returns what it checked. The walk in ``trail`` carries on from
@@ -18,6 +18,7 @@ there, event by event, and locates and names the fault as it always did.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,8 @@ from psycopg.conninfo import make_conninfo
 
 from hygie.access.audit import CHAINED_FIELDS, JSON_OPTIONS
 
-PARALLEL_MIN = 100_000  # events from which the upper half is checked in a second process
+PARALLEL_MIN = 100_000  # events from which the upper parts are checked in other processes
+MAX_PARTS = 8
 BATCH = 20_000
 CACHE_MAX = 50_000  # parsed categories/details kept: few distinct values, many events
 
@@ -108,7 +110,10 @@ def _scan(
         expected = 1
     last: Seal | None = None
     # One dict, refilled for each event (every key is set again): cheaper than a new one.
-    doc: dict[str, Any] = dict.fromkeys(CHAINED_FIELDS)
+    # Its keys are in canonical (sorted) order, and so are those of ``details`` as ``record``
+    # stores them, so orjson needs not sort them: the bytes are the canonical ones. An event
+    # whose details are stored otherwise is hashed again with sorting before being doubted.
+    doc: dict[str, Any] = dict.fromkeys(sorted(CHAINED_FIELDS))
     update = doc.update
     cur = conn.cursor()
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -137,7 +142,9 @@ def _scan(
                         value = cache[text] = loads(text)
                     doc["details"] = value
                     doc["patient_ids"] = loads(event[_PATIENTS])
-                    digest = sha256(dumps(doc, option=JSON_OPTIONS)).hexdigest()
+                    digest = sha256(dumps(doc)).hexdigest()
+                    if digest != stored_hash:
+                        digest = sha256(dumps(doc, option=JSON_OPTIONS)).hexdigest()
                 except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
                     return _stopped(result, last, following)
                 if digest != stored_hash:
@@ -165,7 +172,7 @@ def _stopped(result: Prefix, last: Seal | None, pending: Any) -> Prefix:
 
 
 def _upper_half(dsn: str, after: int, until: int, marks: frozenset[int], pipe: Pipe) -> None:
-    """In the forked process: check (after, until] from the stored hash at ``after``."""
+    """In a forked process: check (after, until] from the stored hash at ``after``."""
     try:
         with psycopg.connect(dsn) as conn:
             row = conn.execute("SELECT hash FROM audit_seals WHERE seq = %s", (after,)).fetchone()
@@ -190,28 +197,46 @@ def clean_prefix(
 ) -> Prefix:
     """The longest run of events after ``after`` (up to ``until``) that checks out."""
     start = max(after, 0)
-    if until - start < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+    parts = min((os.cpu_count() or 1) + 1, MAX_PARTS)
+    if until - start < PARALLEL_MIN:
         return _scan(conn, after, prev_hash, until, marks)
-    middle = start + (until - start) // 2
+    # One more part than cores: each process waits on PostgreSQL part of the time.
+    bounds = [start + (until - start) * i // parts for i in range(parts + 1)]
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_upper_half, args=(_dsn(conn), middle, until, marks, sender), daemon=True
-    )
-    worker.start()
-    sender.close()
+    workers, receivers = [], []
+    for low, high in itertools.pairwise(bounds[1:]):
+        receiver, sender = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_upper_half, args=(_dsn(conn), low, high, marks, sender), daemon=True
+        )
+        worker.start()
+        sender.close()
+        workers.append(worker)
+        receivers.append(receiver)
+    uppers: list[Prefix | None] = []
     try:
-        lower = _scan(conn, after, prev_hash, middle, marks)
-        upper: Prefix | None = receiver.recv()
-    except EOFError:
-        upper = None
+        result = _scan(conn, after, prev_hash, bounds[1], marks)
+        for receiver in receivers:
+            try:
+                uppers.append(receiver.recv())
+            except EOFError:
+                uppers.append(None)
     finally:
-        receiver.close()
-        worker.join()
-    if upper is None or not lower.complete or lower.last_seq != middle:
-        return lower
-    if lower.end_hash != upper.prev_hash:
-        return lower
+        for receiver in receivers:
+            receiver.close()
+        for worker in workers:
+            worker.join()
+    for boundary, upper in zip(bounds[1:], uppers, strict=False):
+        if upper is None or not result.complete or result.last_seq != boundary:
+            return result
+        if result.end_hash != upper.prev_hash:
+            return result
+        result = _joined(result, upper)
+    return result
+
+
+def _joined(lower: Prefix, upper: Prefix) -> Prefix:
+    """Two checked runs, the upper one starting where the lower one ends."""
     return Prefix(
         after=lower.after,
         prev_hash=lower.prev_hash,
