@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from hygie import __version__
+from hygie import __version__, fhir
 from hygie.api import mount
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return response
 
     mount(app, security_headers=SECURITY_HEADERS)
+    fhir.mount(app)
 
     @app.get("/health")
     def health() -> dict[str, str]:
