@@ -36,6 +36,9 @@ BREAK_GLASS_REASONS = {
     "patient_request": "Demande du patient",
     "other": "Autre (préciser)",
 }
+ALL_CATEGORIES = frozenset(Category)
+# Categories a chart shows (billing has its own reads; audit and accounts are no chart's).
+CHART_CATEGORIES = ALL_CATEGORIES - {Category.AUDIT, Category.ACCOUNTS, Category.BILLING}
 # Roles that need the full NIR (coverage and billing work); others see it masked.
 NIR_ROLES = frozenset({Role.SECRETARY, Role.BILLING_OFFICER})
 
@@ -173,16 +176,26 @@ def _decisions(
 
 
 def _decide(
-    session: Session, actor: Actor, patient_id: int, action: Action
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    action: Action,
+    categories: frozenset[Category] = ALL_CATEGORIES,
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
-    """The decision for every data category on one patient, in ``session``."""
+    """The decision for each of ``categories`` on one patient, in ``session``. The care
+    relationship and break-the-glass grants are looked up only when clinical content is
+    asked for and the actor holds a role there."""
     now = datetime.now(UTC)
     ests = store.establishments_of(session, patient_id)
     roles = actor.roles_in(ests)
-    relation = _care_relationship(session, actor, patient_id, ests, roles, now)
-    glass = store.live_break_glass(session, user_id=actor.user_id, patient_id=patient_id, at=now)
+    relation, glass = None, None
+    if roles and categories & CLINICAL:
+        relation = _care_relationship(session, actor, patient_id, ests, roles, now)
+        glass = store.live_break_glass(
+            session, user_id=actor.user_id, patient_id=patient_id, at=now
+        )
     decisions: dict[Category, Decision] = {}
-    for category in Category:
+    for category in categories:
         best = Decision(False, "no role in the patient's establishments", hidden=True)
         for role in sorted(roles):  # no role there: the patient stays hidden
             d = decide(role=role.value, action=action.value, category=category.value,
@@ -217,20 +230,35 @@ def _care_relationship(
     return None
 
 
-def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
-    """One patient's chart, each block only if the actor may read it."""
+def read_chart(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    *,
+    categories: frozenset[Category] = CHART_CATEGORIES,
+    require: frozenset[Category] = frozenset(),
+    action: str = "chart.read",
+    details: dict[str, Any] | None = None,
+) -> Chart:
+    """One patient's chart, each block of ``categories`` only if the actor may read it.
+
+    ``require``: blocks without which the read is pointless (a FHIR Condition search needs
+    the conditions): if any of them is refused, nothing is returned and the refusal is
+    recorded. ``action`` and ``details`` name the access in the trail."""
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
         raise ValidationError("is not a patient id", field="patient_id")
     chart = Chart(patient_id=patient_id)
+    categories = (categories | require) & CHART_CATEGORIES
+    refused: Decision | None = None
     # One transaction decides, reads and records: the audit event commits with the read.
     with gate_transaction(db, actor.establishments) as session:
-        decisions, ests = _decide(session, actor, patient_id, Action.READ)
-        allowed = [
-            c
-            for c, d in decisions.items()
-            if d.allowed and c not in (Category.AUDIT, Category.ACCOUNTS, Category.BILLING)
-        ]
-        record = patient_store.load_record(session, patient_id) if allowed else None
+        decisions, ests = _decide(session, actor, patient_id, Action.READ, categories)
+        allowed = [c for c, d in decisions.items() if d.allowed]
+        refused = next((decisions[c] for c in sorted(require) if not decisions[c].allowed), None)
+        record = None
+        if allowed and refused is None:
+            parts = frozenset(c.value for c in allowed)
+            record = patient_store.load_record(session, patient_id, parts=parts)
         if record is not None:
             for category, decision in decisions.items():
                 if category in CLINICAL and not decision.allowed:
@@ -242,20 +270,29 @@ def read_chart(db: Database, actor: Actor, patient_id: int) -> Chart:
             if not _BENCHMARK_WITHOUT_AUDIT:  # only bench/chart_audit.py turns auditing off
                 audit.record(
                     session,
-                    audit_entry(actor, scope=ests, action="chart.read", outcome="allowed", level="record",
+                    audit_entry(actor, scope=ests, action=action, outcome="allowed", level="record",
                                 patient_ids=[patient_id], categories=sorted(chart.blocks),
                                 record_count=1, purpose=chart.basis,
-                                details={"withheld": sorted(chart.withheld)}),
+                                details={**(details or {}), "withheld": sorted(chart.withheld)}),
                 )  # fmt: skip
     if record is None:
-        identity = decisions[Category.IDENTITY]
-        reason = identity.reason if not allowed else "no such patient"
+        identity = decisions.get(Category.IDENTITY) or next(iter(decisions.values()))
+        hidden = all(d.hidden for d in decisions.values())
+        if refused is not None and not hidden:
+            reason = refused.reason
+        elif not allowed or hidden:
+            reason = identity.reason
+        else:
+            reason = "no such patient"
         record_refusal(
-            db, actor, action="chart.read", patient_ids=[patient_id], categories=[], reason=reason
-        )
-        if identity.hidden or allowed:
+            db, actor, action=action, patient_ids=[patient_id],
+            categories=sorted(c.value for c in require), reason=reason,
+        )  # fmt: skip
+        if hidden or (allowed and refused is None):
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
-        raise AccessDenied(identity.reason)
+        raise AccessDenied(
+            reason, break_glass_possible=refused is not None and refused.break_glass_possible
+        )
     return chart
 
 
@@ -276,6 +313,11 @@ def _blocks(
             "identity_status": p.identity_status.value,
             "nir": p.nir if full_nir else _mask_nir(p.nir),
             "deceased": record.death is not None,
+            "died_at": record.death.died_at.isoformat() if record.death else None,
+            "used_first_name": p.used_first_name, "state": p.state.value,
+            "merged_into_id": p.merged_into_id,
+            "files": [{"establishment_id": r.establishment_id, "ipp": r.ipp}
+                      for r in record.registrations],
         }  # fmt: skip
     if Category.CONTACT in allowed:
         blocks["contact"] = {
@@ -285,41 +327,52 @@ def _blocks(
         }  # fmt: skip
     if Category.COVERAGE in allowed:
         blocks["coverage"] = {
-            "amo": [{"regime": c.regime_code, "fund": c.fund_name, "beneficiary": c.beneficiary.value,
+            "amo": [{"id": c.id, "regime": c.regime_code, "fund_code": c.fund_code, "fund": c.fund_name, "beneficiary": c.beneficiary.value,
                      "valid_from": c.valid_from.isoformat(),
                      "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in record.amo],
-            "amc": [{"organism": c.organism_name, "member_number": c.member_number if full_nir else None,
+            "amc": [{"id": c.id, "organism_number": c.organism_number, "organism": c.organism_name, "member_number": c.member_number if full_nir else None,
                      "valid_from": c.valid_from.isoformat(),
                      "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in record.amc],
         }  # fmt: skip
     if Category.APPOINTMENTS in allowed:
         blocks["appointments"] = [
-            {"id": a.id, "start_at": a.start_at.isoformat(), "status": a.status.value,
-             "practitioner_id": a.practitioner_id, "reason": a.reason} for a in record.appointments
+            {"id": a.id, "start_at": a.start_at.isoformat(), "duration_min": a.duration_min,
+             "status": a.status.value, "practitioner_id": a.practitioner_id,
+             "establishment_id": a.establishment_id, "reason": a.reason} for a in record.appointments
         ]  # fmt: skip
     if Category.STAYS in allowed:
         blocks["stays"] = [
             {"id": e.id, "kind": e.kind.value, "status": e.status.value, "start_at": e.start_at.isoformat(),
-             "end_at": e.end_at.isoformat() if e.end_at else None} for e in record.encounters
+             "end_at": e.end_at.isoformat() if e.end_at else None, "reason": e.reason,
+             "establishment_id": e.establishment_id, "department_id": e.department_id,
+             "responsible_id": e.responsible_id} for e in record.encounters
         ]  # fmt: skip
     if Category.ALLERGIES in allowed:
         blocks["allergies"] = [
-            {"substance": a.substance, "reaction": a.reaction, "severity": a.severity.value,
-             "status": a.status.value} for a in record.allergies
+            {"id": a.id, "substance": a.substance, "drug_code": a.drug_code, "reaction": a.reaction,
+             "severity": a.severity.value, "status": a.status.value,
+             "recorded_at": a.recorded_at.isoformat(), "recorded_by_id": a.recorded_by_id}
+            for a in record.allergies
         ]  # fmt: skip
     if Category.CONDITIONS in allowed:
         blocks["conditions"] = [
-            {"code": c.code, "label": c.label, "status": c.status.value} for c in record.conditions
-        ]
+            {"id": c.id, "code": c.code, "label": c.label, "status": c.status.value,
+             "onset_date": c.onset_date.isoformat() if c.onset_date else None,
+             "recorded_at": c.recorded_at.isoformat(), "recorded_by_id": c.recorded_by_id}
+            for c in record.conditions
+        ]  # fmt: skip
     if Category.NOTES in allowed:
         blocks["notes"] = [
-            {"kind": n.kind.value, "written_at": n.written_at.isoformat(), "author_id": n.author_id,
+            {"id": n.id, "kind": n.kind.value, "written_at": n.written_at.isoformat(), "author_id": n.author_id,
              "text": n.text} for n in record.notes
         ]  # fmt: skip
     if Category.PRESCRIPTIONS in allowed:
         blocks["prescriptions"] = [
-            {"drug": r.drug_name, "dose": r.dose, "route": r.route.value, "frequency": r.frequency,
-             "duration_days": r.duration_days, "status": r.status.value} for r in record.prescriptions
+            {"id": r.id, "drug_code": r.drug_code, "drug": r.drug_name, "dose": r.dose,
+             "route": r.route.value, "frequency": r.frequency, "duration_days": r.duration_days,
+             "status": r.status.value, "prescriber_id": r.prescriber_id,
+             "prescribed_at": r.prescribed_at.isoformat(), "encounter_id": r.encounter_id}
+            for r in record.prescriptions
         ]  # fmt: skip
     return blocks
 

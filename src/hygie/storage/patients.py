@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hygie.models import (
@@ -28,6 +29,8 @@ from hygie.models import (
 )
 from hygie.models.base import Base
 from hygie.storage.common import starts_with
+
+M = TypeVar("M", bound=Base)
 
 # Every table holding rows that belong to one patient, moved as a whole by a merge.
 PATIENT_OWNED: tuple[type[Base], ...] = (
@@ -176,44 +179,68 @@ class PatientRecord:
     encounters: Sequence[Encounter]
 
 
+# The parts of a record, named after the gate's data categories.
+RECORD_PARTS = frozenset(
+    {"identity", "contact", "coverage", "appointments", "stays", "allergies", "conditions",
+     "notes", "prescriptions"}
+)  # fmt: skip
+
+
 def load_record(
-    session: Session, patient_id: int, *, notes_limit: int = 50, appointments_limit: int = 20
+    session: Session,
+    patient_id: int,
+    *,
+    parts: frozenset[str] = RECORD_PARTS,
+    notes_limit: int = 50,
+    appointments_limit: int = 20,
 ) -> PatientRecord | None:
+    """The patient's record; only the ``parts`` asked for are read (the others are left
+    empty), so that a read of one block costs that block's queries."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         return None
+
+    def rows(part: str, query: Select[M]) -> Sequence[M]:
+        return session.scalars(query).all() if part in parts else ()
+
     return PatientRecord(
         patient=patient,
         registrations=registrations(session, patient_id),
-        amo=amo_coverages(session, patient_id),
-        amc=amc_coverages(session, patient_id),
-        death=death_of(session, patient_id),
-        allergies=session.scalars(
-            select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id)
-        ).all(),
-        conditions=session.scalars(
-            select(Condition).where(Condition.patient_id == patient_id).order_by(Condition.id)
-        ).all(),
-        notes=session.scalars(
+        amo=amo_coverages(session, patient_id) if "coverage" in parts else (),
+        amc=amc_coverages(session, patient_id) if "coverage" in parts else (),
+        death=death_of(session, patient_id) if "identity" in parts else None,
+        allergies=rows(
+            "allergies",
+            select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id),
+        ),
+        conditions=rows(
+            "conditions",
+            select(Condition).where(Condition.patient_id == patient_id).order_by(Condition.id),
+        ),
+        notes=rows(
+            "notes",
             select(ClinicalNote)
             .where(ClinicalNote.patient_id == patient_id)
             .order_by(ClinicalNote.written_at.desc())
-            .limit(notes_limit)
-        ).all(),
-        prescriptions=session.scalars(
+            .limit(notes_limit),
+        ),
+        prescriptions=rows(
+            "prescriptions",
             select(Prescription)
             .where(Prescription.patient_id == patient_id)
-            .order_by(Prescription.prescribed_at.desc())
-        ).all(),
-        appointments=session.scalars(
+            .order_by(Prescription.prescribed_at.desc()),
+        ),
+        appointments=rows(
+            "appointments",
             select(Appointment)
             .where(Appointment.patient_id == patient_id)
             .order_by(Appointment.start_at.desc())
-            .limit(appointments_limit)
-        ).all(),
-        encounters=session.scalars(
+            .limit(appointments_limit),
+        ),
+        encounters=rows(
+            "stays",
             select(Encounter)
             .where(Encounter.patient_id == patient_id)
-            .order_by(Encounter.start_at.desc())
-        ).all(),
+            .order_by(Encounter.start_at.desc()),
+        ),
     )
