@@ -564,3 +564,107 @@ def _event(
     session: Session, patient_id: int, kind: str, by: int | None, details: dict[str, object]
 ) -> None:
     session.add(IdentityEvent(patient_id=patient_id, kind=kind, recorded_by_id=by, details=details))
+
+
+IDENTITY_TRAITS = ("birth_name", "birth_first_names", "sex", "birth_date", "birth_place_code")
+
+
+def update_identity(
+    session: Session,
+    *,
+    patient_id: int,
+    birth_name: str | None = None,
+    used_name: str | None = None,
+    first_name: str | None = None,
+    birth_first_names: Sequence[str] | None = None,
+    sex: str | None = None,
+    birth_date: date | None = None,
+    birth_place_code: str | None = None,
+    recorded_by_id: int | None = None,
+    today: date | None = None,
+) -> list[str]:
+    """Correct an identity's traits and names; returns the names of the fields that changed.
+
+    ``None`` leaves a field as it is; an empty ``used_name``, ``first_name`` (the used
+    first name, *prénom utilisé*) or ``birth_place_code`` clears it. The result is checked
+    as a whole before anything changes: the NIR the identity carries must still agree with
+    its sex, birth date and birth place; the birth traits of a retrieved or qualified
+    identity come from the national INS service and are refused here; correcting a birth
+    trait of a validated identity (checked against a document that said otherwise) takes it
+    back to provisional. The identity history records which fields changed (not their
+    values) and the status change, if any."""
+    today = today or local_date(datetime.now(UTC))
+    patient = _active_patient(session, patient_id, lock=True)
+    wanted: dict[str, Any] = {}
+    if birth_name is not None:
+        wanted["birth_name"] = clean_name(birth_name, field="birth_name")
+    if birth_first_names is not None:
+        wanted["birth_first_names"] = " ".join(rules.clean_first_names(birth_first_names))
+    if sex is not None:
+        wanted["sex"] = rules.parse_sex(sex)
+    if birth_date is not None:
+        check_day(birth_date, field="birth_date")
+        rules.check_birth_date(birth_date, today)
+        wanted["birth_date"] = birth_date
+    if birth_place_code is not None:
+        wanted["birth_place_code"] = (
+            rules.check_birth_place(birth_place_code) if birth_place_code.strip() else None
+        )
+    if used_name is not None:
+        wanted["used_name"] = (
+            clean_name(used_name, field="used_name") if used_name.strip() else None
+        )
+    if first_name is not None:
+        wanted["used_first_name"] = (
+            clean_name(first_name, field="first_name") if first_name.strip() else None
+        )
+    changed = [name for name, value in wanted.items() if getattr(patient, name) != value]
+    if not changed:
+        return []
+    traits_changed = [name for name in changed if name in IDENTITY_TRAITS]
+    status = patient.identity_status
+    if traits_changed and status in (IdentityStatus.RETRIEVED, IdentityStatus.QUALIFIED):
+        raise ConflictError(
+            f"the birth traits of a {status.value} identity come from the national INS "
+            "service and cannot be changed here",
+            field=traits_changed[0],
+        )
+    new_sex = wanted.get("sex", patient.sex)
+    new_birth_date = wanted.get("birth_date", patient.birth_date)
+    new_place = wanted.get("birth_place_code", patient.birth_place_code)
+    if patient.nir:
+        nir = parse_nir(patient.nir)
+        rules.check_nir_matches_traits(nir, sex=new_sex, birth_date=new_birth_date)
+        if new_place:
+            rules.check_nir_matches_birth_place(nir, new_place)
+    new_status = (
+        IdentityStatus.PROVISIONAL
+        if traits_changed and status == IdentityStatus.VALIDATED
+        else status
+    )
+    # The former values stay in the history: identity vigilance traces who was who.
+    previous = {name: _plain(getattr(patient, name)) for name in changed}
+    for name in changed:
+        setattr(patient, name, wanted[name])
+    if "birth_name" in changed:
+        patient.birth_name_key = name_key(patient.birth_name)
+    if "birth_first_names" in changed:
+        patient.first_name = patient.birth_first_names.split(" ")[0]
+        patient.first_name_key = name_key(patient.first_name)
+    if "used_name" in changed:
+        patient.used_name_key = name_key(patient.used_name) if patient.used_name else None
+    patient.updated_at = datetime.now(UTC)
+    details: dict[str, object] = {"fields": changed, "previous": previous}
+    if new_status != status:
+        patient.identity_status = new_status
+        details["identity_status"] = {"from": status.value, "to": new_status.value}
+    _event(session, patient.id, "identity_changed", recorded_by_id, details)
+    return changed
+
+
+def _plain(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
