@@ -239,12 +239,14 @@ def read_chart(
     require: frozenset[Category] = frozenset(),
     action: str = "chart.read",
     details: dict[str, Any] | None = None,
+    item_id: int | None = None,
 ) -> Chart:
     """One patient's chart, each block of ``categories`` only if the actor may read it.
 
     ``require``: blocks without which the read is pointless (a FHIR Condition search needs
     the conditions): if any of them is refused, nothing is returned and the refusal is
-    recorded. ``action`` and ``details`` name the access in the trail."""
+    recorded. ``action`` and ``details`` name the access in the trail. ``item_id``: only
+    that item of the list blocks asked for (one allergy, one appointment...)."""
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
         raise ValidationError("is not a patient id", field="patient_id")
     chart = Chart(patient_id=patient_id)
@@ -258,7 +260,7 @@ def read_chart(
         record = None
         if allowed and refused is None:
             parts = frozenset(c.value for c in allowed)
-            record = patient_store.load_record(session, patient_id, parts=parts)
+            record = patient_store.load_record(session, patient_id, parts=parts, item_id=item_id)
         if record is not None:
             for category, decision in decisions.items():
                 if category in CLINICAL and not decision.allowed:

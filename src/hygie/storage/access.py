@@ -4,14 +4,22 @@ set of establishments, break-the-glass grants, dispensing relationships."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from hygie.models import (
+    Allergy,
+    AmcCoverage,
+    AmoCoverage,
+    Appointment,
     BreakGlass,
+    ClinicalNote,
+    Condition,
+    Encounter,
     Patient,
     PatientRegistration,
     PatientState,
@@ -126,3 +134,110 @@ def pending_break_glass(session: Session, establishment_ids: Iterable[int]) -> S
         )
         .order_by(BreakGlass.granted_at)
     ).all()
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a patient search may combine: name prefixes as search keys (``any_name_key``
+    matches the birth, used or first name), exact birth date and sex, an exact identifier
+    (the NIR's keyed hash, or a file number in one establishment)."""
+
+    family_key: str | None = None
+    given_key: str | None = None
+    any_name_key: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    nir_hash: str | None = None
+    ipp: tuple[int, str] | None = None  # (establishment id, IPP)
+
+
+def find_in(
+    session: Session,
+    *,
+    establishment_ids: Iterable[int],
+    criteria: Criteria,
+    offset: int,
+    limit: int,
+) -> tuple[int, Sequence[tuple[Patient, frozenset[int]]]]:
+    """How many active identities with a file in one of ``establishment_ids`` match
+    ``criteria``, and one page of them (by birth name, first name, id) with their
+    establishments among those."""
+    ids = list(establishment_ids)
+    c = criteria
+    filed = (
+        select(PatientRegistration.patient_id)
+        .where(
+            PatientRegistration.patient_id == Patient.id,
+            PatientRegistration.establishment_id.in_(ids),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [Patient.state == PatientState.ACTIVE, filed]
+    if c.family_key:
+        conditions.append(
+            or_(starts_with(Patient.birth_name_key, c.family_key),
+                starts_with(Patient.used_name_key, c.family_key))
+        )  # fmt: skip
+    if c.given_key:
+        conditions.append(Patient.first_name_key.startswith(c.given_key, autoescape=True))
+    if c.any_name_key:
+        conditions.append(
+            or_(starts_with(Patient.birth_name_key, c.any_name_key),
+                starts_with(Patient.used_name_key, c.any_name_key),
+                starts_with(Patient.first_name_key, c.any_name_key))
+        )  # fmt: skip
+    if c.birth_date is not None:
+        conditions.append(Patient.birth_date == c.birth_date)
+    if c.sex is not None:
+        conditions.append(Patient.sex == c.sex)
+    if c.nir_hash is not None:
+        conditions.append(Patient.nir_hash == c.nir_hash)
+    if c.ipp is not None:
+        est, ipp = c.ipp
+        conditions.append(
+            select(PatientRegistration.patient_id)
+            .where(
+                PatientRegistration.patient_id == Patient.id,
+                PatientRegistration.establishment_id == est,
+                PatientRegistration.ipp == ipp,
+            )
+            .exists()
+        )
+    total = session.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
+    patients = session.scalars(
+        select(Patient)
+        .where(*conditions)
+        .order_by(Patient.birth_name_key, Patient.first_name_key, Patient.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    where: dict[int, set[int]] = {p.id: set() for p in patients}
+    if where:
+        for pid, est in session.execute(
+            select(PatientRegistration.patient_id, PatientRegistration.establishment_id).where(
+                PatientRegistration.patient_id.in_(list(where)),
+                PatientRegistration.establishment_id.in_(ids),
+            )
+        ):
+            where[pid].add(est)
+    return total, [(p, frozenset(where[p.id])) for p in patients]
+
+
+# The table holding each kind of item a patient's record is made of.
+ITEM_MODELS: dict[str, Any] = {
+    "allergy": Allergy,
+    "condition": Condition,
+    "prescription": Prescription,
+    "note": ClinicalNote,
+    "appointment": Appointment,
+    "encounter": Encounter,
+    "amo": AmoCoverage,
+    "amc": AmcCoverage,
+}
+
+
+def patient_of_item(session: Session, kind: str, item_id: int) -> int | None:
+    """The patient an item of ``kind`` (a key of ITEM_MODELS) belongs to, if it exists."""
+    model = ITEM_MODELS[kind]
+    found: int | None = session.scalar(select(model.patient_id).where(model.id == item_id))
+    return found

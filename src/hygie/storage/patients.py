@@ -191,17 +191,24 @@ def load_record(
     patient_id: int,
     *,
     parts: frozenset[str] = RECORD_PARTS,
+    item_id: int | None = None,
     notes_limit: int = 50,
     appointments_limit: int = 20,
 ) -> PatientRecord | None:
     """The patient's record; only the ``parts`` asked for are read (the others are left
-    empty), so that a read of one block costs that block's queries."""
+    empty), so that a read of one block costs that block's queries. ``item_id``: read only
+    that item of the clinical, scheduling or stay parts asked for (one FHIR resource)."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         return None
 
     def rows(part: str, query: Select[M]) -> Sequence[M]:
-        return session.scalars(query).all() if part in parts else ()
+        if part not in parts:
+            return ()
+        if item_id is not None:
+            entity = query.column_descriptions[0]["entity"]
+            query = query.where(entity.id == item_id).limit(None)
+        return session.scalars(query).all()
 
     return PatientRecord(
         patient=patient,
