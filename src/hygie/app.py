@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hygie import __version__, fhir
 from hygie.api import mount
+from hygie.api.limits import RequestLimits
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys
 from hygie.errors import ConfigurationError
@@ -63,6 +64,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    # Outermost of our middleware: an over-large or over-long request is refused before
+    # anything else runs (it adds the security headers to its refusals itself).
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, headers=SECURITY_HEADERS
+    )
     mount(app, security_headers=SECURITY_HEADERS)
     fhir.mount(app)
 

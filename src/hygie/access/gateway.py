@@ -51,9 +51,13 @@ _BENCHMARK_WITHOUT_AUDIT = False
 class AccessDenied(HygieError):
     """The gate refused; the refusal is in the trail."""
 
-    def __init__(self, message: str, *, break_glass_possible: bool = False) -> None:
+    def __init__(
+        self, message: str, *, break_glass_possible: bool = False, patient_id: int | None = None
+    ) -> None:
         super().__init__(message)
         self.break_glass_possible = break_glass_possible
+        # The patient a break-the-glass would open (set when the refusal names one).
+        self.patient_id = patient_id
 
 
 @dataclass(frozen=True)
@@ -293,7 +297,9 @@ def read_chart(
         if hidden or (allowed and refused is None):
             raise NotFoundError(f"patient #{patient_id} does not exist", field="patient_id")
         raise AccessDenied(
-            reason, break_glass_possible=refused is not None and refused.break_glass_possible
+            reason,
+            break_glass_possible=refused is not None and refused.break_glass_possible,
+            patient_id=patient_id,
         )
     return chart
 
@@ -393,7 +399,8 @@ def break_glass(
     now = now or datetime.now(UTC)
     if reason_code not in BREAK_GLASS_REASONS:
         raise ValidationError(f"one of {', '.join(BREAK_GLASS_REASONS)}", field="reason_code")
-    text = clean_text(reason_text, field="reason_text", max_length=1000)
+    # 500: the reason is also the trail's reason for the access (audit_events.reason).
+    text = clean_text(reason_text, field="reason_text", max_length=500)
     if len(text) < 10:
         raise ValidationError("explain in at least 10 characters", field="reason_text")
     decisions, ests = _decisions(db, actor, patient_id, Action.READ)
