@@ -14,8 +14,10 @@ from starlette.requests import Request
 from hygie.api.deps import MAX_ID
 from hygie.fhir.outcome import FhirError
 
-# Parameters every search accepts (paging and the format, which is always JSON here).
-COMMON = frozenset({"_count", "_offset", "_format"})
+# Parameters every search accepts: paging, the format (always JSON here), and how to count
+# (``_total``, and ``_totalMethod`` that some client libraries send): the total is always
+# counted exactly.
+COMMON = frozenset({"_count", "_offset", "_format", "_total", "_totalMethod"})
 _ID = re.compile(r"[0-9]{1,10}")
 
 
