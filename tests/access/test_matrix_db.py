@@ -33,7 +33,7 @@ from hygie.auth.service import ROLE_PROFESSION
 from hygie.clinical import service as clinical
 from hygie.db import Database
 from hygie.errors import NotFoundError
-from hygie.models import AuditEvent, BreakGlass, Establishment, Profession, Role
+from hygie.models import AccountKind, AuditEvent, BreakGlass, Establishment, Profession, Role
 from hygie.patients import service as patients
 from hygie.staff import service as staff
 from tests.access.test_policy import READS, WRITES
@@ -76,13 +76,22 @@ class Scene:
 
 def _scene(db: Database, world: World, role: Role) -> Scene:
     now = datetime.now(UTC)
-    profession = ROLE_PROFESSION[role]
+    # The interface role belongs to system accounts (feeds), which are no professional.
+    profession = ROLE_PROFESSION.get(role)
     with db.transaction() as s:
-        prof = staff.create_professional(
-            s, profession=profession.value, family_name="Acteur", given_name="Test",
-            rpps=rpps(90) if profession in CLINICIANS else None,
-        )  # fmt: skip
-        user = staff.create_user(s, username="actor", display_name="Actor", professional_id=prof.id)
+        if profession is None:
+            prof = None
+            user = staff.create_user(
+                s, username="actor", display_name="Actor", kind=AccountKind.SYSTEM
+            )
+        else:
+            prof = staff.create_professional(
+                s, profession=profession.value, family_name="Acteur", given_name="Test",
+                rpps=rpps(90) if profession in CLINICIANS else None,
+            )  # fmt: skip
+            user = staff.create_user(
+                s, username="actor", display_name="Actor", professional_id=prof.id
+            )
         staff.grant_habilitation(
             s, user_id=user.id, establishment_id=world.est_a, role=role.value, valid_from=DAY0
         )
@@ -94,7 +103,7 @@ def _scene(db: Database, world: World, role: Role) -> Scene:
                 s, establishment_id=est, birth_name=f"Cellule{chr(65 + n)}",
                 birth_first_names=["Zoé"], sex="female", birth_date=date(1970, 1, 1 + n),
             ).patient  # fmt: skip
-            if care and profession in CLINICIANS:
+            if care and prof is not None and profession in CLINICIANS:
                 clinical.add_care_team_member(
                     s, patient_id=p.id, professional_id=prof.id, establishment_id=est,
                     role="pharmacist" if profession == Profession.PHARMACIST else "consultant",

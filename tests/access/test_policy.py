@@ -25,6 +25,8 @@ READS: dict[Role, set[Category]] = {
     Role.PHARMACIST: {C.IDENTITY, C.PRESCRIPTIONS, C.ALLERGIES},
     Role.IT_ADMIN: {C.ACCOUNTS},
     Role.SECURITY_OFFICER: {C.IDENTITY, C.AUDIT, C.ACCOUNTS},
+    # Feeds (HL7 ADT) run as system accounts: identity, contact, coverage and stays only.
+    Role.INTERFACE: {C.IDENTITY, C.CONTACT, C.COVERAGE, C.STAYS},
 }
 WRITES: dict[Role, set[Category]] = {
     Role.PHYSICIAN: {C.IDENTITY, C.CONTACT, C.APPOINTMENTS, C.STAYS} | CLINICAL,
@@ -34,6 +36,7 @@ WRITES: dict[Role, set[Category]] = {
     Role.PHARMACIST: set(),
     Role.IT_ADMIN: {C.ACCOUNTS},
     Role.SECURITY_OFFICER: {C.AUDIT},  # verdicts on the trail (reviews), never the trail
+    Role.INTERFACE: {C.IDENTITY, C.CONTACT, C.COVERAGE, C.STAYS},
 }
 PATIENT_FREE = {C.AUDIT, C.ACCOUNTS}
 
@@ -81,6 +84,15 @@ def test_it_administrators_read_no_patient_data() -> None:
         for action in Action:
             assert not decide(
                 role="it_admin", action=action.value, category=category.value, in_scope=True,
+                care_relationship="attending", break_glass=True,
+            ).allowed  # fmt: skip
+
+
+def test_interfaces_open_nothing_clinical_even_with_a_relationship_or_the_glass() -> None:
+    for category in CLINICAL | {C.BILLING, C.AUDIT, C.ACCOUNTS, C.APPOINTMENTS}:
+        for action in Action:
+            assert not decide(
+                role="interface", action=action.value, category=category.value, in_scope=True,
                 care_relationship="attending", break_glass=True,
             ).allowed  # fmt: skip
 

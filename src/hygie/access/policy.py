@@ -72,6 +72,12 @@ PERMISSIONS: dict[Role, dict[Category, frozenset[Action]]] = {
         # nobody can change the trail itself.
         Category.IDENTITY: R, Category.AUDIT: RW, Category.ACCOUNTS: R,
     },
+    Role.INTERFACE: {
+        # System accounts of feeds (HL7 v2 ADT): who the patient is and where they stay,
+        # nothing clinical, no billing, no trail, no accounts.
+        Category.IDENTITY: RW, Category.CONTACT: RW, Category.COVERAGE: RW,
+        Category.STAYS: RW,
+    },
 }  # fmt: skip
 
 

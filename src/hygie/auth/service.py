@@ -403,6 +403,8 @@ def create_account(
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
         raise ValidationError(f"unknown role (one of {allowed})", field="role") from None
+    if role_value not in ROLE_PROFESSION:  # the interface role: system accounts only
+        raise ValidationError(f"the {role_value.value} role is for system accounts", field="role")
     if not establishments:
         raise ValidationError("at least one establishment (FINESS)", field="establishment")
     establishment_ids: list[int] = []

@@ -38,9 +38,10 @@ app.add_typer(keys_app, name="keys")
 
 def _register_subcommands() -> None:
     # Sub-applications live in their own modules; imported here, after `app` exists.
-    from hygie.cli import audit, users
+    from hygie.cli import audit, hl7, users
 
     app.add_typer(audit.audit_app, name="audit")
+    app.add_typer(hl7.hl7_app, name="hl7")
     app.add_typer(users.user_app, name="user")
     app.add_typer(users.token_app, name="token")
 

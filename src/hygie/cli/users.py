@@ -54,9 +54,35 @@ def user_add(
     ] = None,
     family_name: Annotated[str | None, typer.Option(help="Professional's family name.")] = None,
     given_name: Annotated[str | None, typer.Option(help="Professional's given name.")] = None,
+    system: Annotated[
+        bool,
+        typer.Option(
+            "--system",
+            help="A system account for a feed (role interface): no password, no second factor.",
+        ),
+    ] = False,
 ) -> None:
     """Create an account with a habilitation per establishment and print its TOTP
-    provisioning URI and recovery codes."""
+    provisioning URI and recovery codes (a --system account has neither)."""
+    if system or role == "interface":
+        _run_system_add(
+            username=username,
+            role=role,
+            establishment=establishment,
+            system=system,
+            refused_options=[
+                flag
+                for flag, given in (
+                    ("--password-stdin", password_stdin),
+                    ("--rpps", rpps is not None),
+                    ("--family-name", family_name is not None),
+                    ("--given-name", given_name is not None),
+                )
+                if given
+            ],
+            display_name=display_name,
+        )
+        return
     _run_user_add(
         username=username,
         role=role,
@@ -119,6 +145,89 @@ def _run_user_add(
         typer.echo("recovery codes (each works once; keep them offline):")
         for code in account.enrolment.recovery_codes:
             typer.echo(f"  {code}")
+
+    run()
+
+
+def _run_system_add(
+    *,
+    username: str,
+    role: str,
+    establishment: list[str],
+    system: bool,
+    refused_options: list[str],
+    display_name: str | None,
+) -> None:
+    """A system account (``users.kind = system``): no credential at all, so it can never
+    sign in; it acts only through the feeds that name it (``hygie hl7 --account``)."""
+    from hygie.cli.main import clear_errors
+
+    @clear_errors
+    def run() -> None:
+        from hygie.auth.trail import note
+        from hygie.cli.main import _open, err
+        from hygie.config import Settings
+        from hygie.kit.identifiers import parse_finess
+        from hygie.kit.time import local_date
+        from hygie.models import AccountKind, Role
+        from hygie.staff import service as staff
+        from hygie.storage import organisation as org_store
+
+        if not system:
+            raise ValidationError(
+                "the interface role is for system accounts: add --system", field="role"
+            )
+        if role != Role.INTERFACE.value:
+            raise ValidationError(
+                f"a system account holds the interface role only, not {role!r} "
+                "(people get human accounts: leave out --system)",
+                field="role",
+            )
+        if refused_options:
+            raise ValidationError(
+                f"a system account has no password and no professional identity: "
+                f"leave out {', '.join(refused_options)}",
+                field="system",
+            )
+        if not establishment:
+            raise ValidationError("at least one establishment (FINESS)", field="establishment")
+        db = _open(Settings.from_env())
+        now = datetime.now(UTC)
+        name = username.strip().lower()
+        with db.transaction() as session:
+            establishment_ids: list[int] = []
+            for raw in establishment:
+                finess = parse_finess(raw, field="establishment")
+                found = org_store.establishment_by_finess(session, finess)
+                if found is None:
+                    raise NotFoundError(
+                        f"no establishment with FINESS {finess}", field="establishment"
+                    )
+                if found.id not in establishment_ids:
+                    establishment_ids.append(found.id)
+            user = staff.create_user(
+                session, username=name, display_name=display_name or name, kind=AccountKind.SYSTEM
+            )
+            for establishment_id in establishment_ids:
+                staff.grant_habilitation(
+                    session,
+                    user_id=user.id,
+                    establishment_id=establishment_id,
+                    role=role,
+                    valid_from=local_date(now),
+                )
+            note(
+                session, action="account.create", outcome="allowed", how="cli", now=now,
+                user=user, details={"role": role, "kind": "system",
+                                    "establishment_ids": establishment_ids,
+                                    "operator": _operator()},
+            )  # fmt: skip
+        err.print(
+            f"created system account {user.username} ({role} in {len(establishment_ids)} "
+            f"establishment(s)); it has no password and never signs in: feeds name it with "
+            f"--account {user.username} or HYGIE_HL7_ACCOUNT",
+            highlight=False,
+        )
 
     run()
 

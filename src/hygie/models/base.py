@@ -46,6 +46,8 @@ class Role(enum.StrEnum):
     PHARMACIST = "pharmacist"
     IT_ADMIN = "it_admin"
     SECURITY_OFFICER = "security_officer"
+    # Held by system accounts only (an HL7 feed): no person signs in with it.
+    INTERFACE = "interface"
 
 
 class Profession(enum.StrEnum):

@@ -127,6 +127,10 @@ def grant_habilitation(
     user = common.get(session, User, user_id, what="account", field="user_id")
     if not user.active:
         raise ValidationError("the account is disabled", field="user_id")
+    if (user.kind == AccountKind.SYSTEM) != (role_value == Role.INTERFACE):
+        raise ValidationError(
+            "the interface role is for system accounts, which hold no other role", field="role"
+        )
     if user.professional_id is not None:
         prof = common.get(session, Professional, user.professional_id, what="professional")
         professions = ROLE_PROFESSIONS.get(role_value)

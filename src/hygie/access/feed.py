@@ -1,0 +1,514 @@
+"""Feeds through the gate: an interface (the HL7 v2 ADT feed) as a system account.
+
+A feed message is one access: in one transaction scoped to the account's establishments
+the gate works out the establishment the message concerns, finds the patient by IPP or
+INS there, decides for the roles the account holds in that establishment, applies every
+change the message carries through the domain services and records the access with the
+message's control id. Anything refused (a habilitation missing, an unknown patient, a
+value a service rejects) rolls the whole message back and is recorded ``denied`` or
+``failed`` with the same control id. A message the feed could not even read is recorded
+by :func:`record_unreadable`.
+
+The feed hands over plain values (:class:`FeedMessage`); this module knows nothing of
+HL7. Errors carry the name of the field at fault (``ipp``, ``ins``, ``birth_date``,
+``department``, ``at``...), which the feed translates into a segment and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hygie.access import audit
+from hygie.access.actor import Actor, load_actor
+from hygie.access.gateway import AccessDenied, audit_entry
+from hygie.access.policy import Category, Decision
+from hygie.access.scope import gate_transaction, widen_to_group
+from hygie.access.writes import Target, _authorise
+from hygie.db import Database
+from hygie.errors import ConflictError, HygieError, NotFoundError, ValidationError
+from hygie.kit.identifiers import parse_finess
+from hygie.models import AccountKind, Patient, Role
+from hygie.patients import service as patients
+from hygie.stays import service as stays
+from hygie.storage import access as store
+from hygie.storage import care as care_store
+from hygie.storage import organisation as org_store
+from hygie.storage import patients as patient_store
+from hygie.storage import staff as staff_store
+
+TRIGGERS = ("A01", "A03", "A04", "A08", "A40")
+CATEGORIES: dict[str, list[Category]] = {
+    "A01": [Category.IDENTITY, Category.CONTACT, Category.STAYS],
+    "A03": [Category.STAYS],
+    "A04": [Category.IDENTITY, Category.CONTACT],
+    "A08": [Category.IDENTITY, Category.CONTACT],
+    "A40": [Category.IDENTITY],
+}
+CONTACT_FIELDS = patients.CONTACT_FIELDS
+
+
+# --- what a feed hands over ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedPatient:
+    """A patient as the message describes it. ``None``: the message says nothing of it.
+    In ``contact``, only the fields the message carries; an empty string clears one."""
+
+    ipp: str | None = None
+    ins: str | None = None  # the INS matricule (NIR or NIA)
+    birth_name: str | None = None
+    birth_first_names: tuple[str, ...] | None = None
+    used_name: str | None = None
+    used_first_name: str | None = None
+    sex: str | None = None
+    birth_date: date | None = None
+    birth_place_code: str | None = None
+    contact: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedVisit:
+    department_code: str | None = None
+    bed: str | None = None
+    responsible_rpps: str | None = None
+    admit_at: datetime | None = None
+    discharge_at: datetime | None = None
+    visit_number: str | None = None
+    reason: str | None = None
+    destination: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedMessage:
+    trigger: str  # A01, A03, A04, A08, A40
+    control_id: str
+    sender: str  # sending application and facility, for the trail
+    # FINESS numbers the message names for the establishment, with where it named them.
+    facilities: tuple[tuple[str, str], ...]
+    patient: FeedPatient
+    visit: FeedVisit | None = None
+    merged_ipp: str | None = None  # A40: the identity folded into the patient
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    patient_id: int
+    ipp: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class FeedAccount:
+    actor: Actor
+    establishment_id: int | None  # the one the operator chose, if any
+
+
+# --- the account --------------------------------------------------------------------------
+def feed_account(
+    db: Database, *, username: str, establishment: str | None = None, now: datetime | None = None
+) -> FeedAccount:
+    """The system account a feed runs as: it must exist, be active, be a system account and
+    hold the interface role today; ``establishment`` (a FINESS), if given, must be one of
+    its establishments."""
+    name = username.strip().lower()
+    with db.sessions() as session:
+        user = staff_store.user_by_username(session, name)
+        if user is None or not user.active:
+            raise NotFoundError(f"no active account named {name}", field="account")
+        if user.kind != AccountKind.SYSTEM:
+            raise ValidationError(
+                f"{name} is a person's account: feeds run as a system account "
+                "(hygie user add NAME --role interface --establishment FINESS --system)",
+                field="account",
+            )
+        actor = load_actor(session, username=name, how="hl7", purpose="interface", now=now)
+        chosen: int | None = None
+        if establishment is not None:
+            finess = parse_finess(establishment, field="establishment")
+            found = org_store.establishment_by_finess(session, finess)
+            if found is None:
+                raise NotFoundError(f"no establishment with FINESS {finess}", field="establishment")
+            chosen = found.id
+    if not any(Role.INTERFACE in roles for roles in actor.roles.values()):
+        raise ValidationError(
+            f"{name} holds no interface habilitation valid today", field="account"
+        )
+    if chosen is not None and Role.INTERFACE not in actor.roles.get(chosen, frozenset()):
+        raise ValidationError(
+            f"{name} holds no interface habilitation in establishment {establishment}",
+            field="establishment",
+        )
+    return FeedAccount(actor=actor, establishment_id=chosen)
+
+
+# --- one message --------------------------------------------------------------------------
+class _Refused(Exception):
+    def __init__(self, decision: Decision, patient_id: int | None) -> None:
+        self.decision, self.patient_id = decision, patient_id
+
+
+def apply_message(
+    db: Database, account: FeedAccount, message: FeedMessage, *, now: datetime | None = None
+) -> FeedResult:
+    """Apply one ADT message, all or nothing, and record it (``hl7.adt.<trigger>``)."""
+    if message.trigger not in TRIGGERS:
+        raise ValidationError(f"unsupported event {message.trigger}", field="trigger")
+    now = now or datetime.now(UTC)
+    actor = account.actor
+    action = f"hl7.adt.{message.trigger.lower()}"
+    categories = CATEGORIES[message.trigger]
+    details: dict[str, Any] = {
+        "control_id": message.control_id,
+        "trigger": message.trigger,
+        "sender": message.sender,
+    }
+    if message.visit is not None and message.visit.visit_number:
+        details["visit_number"] = message.visit.visit_number
+    patient_id: int | None = None
+    try:
+        with gate_transaction(db, actor.establishments) as session:
+            est = _establishment(session, account, message)
+            details["establishment_id"] = est
+            found = _find(session, actor, est, message.patient, creating=_creates(message))
+            patient_id = found.id if found is not None else None
+            decision, scope = _authorise(session, actor, categories, Target(patient_id, est), now)
+            if not decision.allowed:
+                raise _Refused(decision, patient_id)
+            perform = _PERFORM[message.trigger]
+            result, touched, more = perform(session, actor, est, message, found, now)
+            patient_id = result.patient_id
+            details.update(more)
+            audit.record(
+                session,
+                audit_entry(actor, scope=scope, action=action, outcome="allowed",
+                            level="record", patient_ids=touched,
+                            categories=[c.value for c in categories],
+                            record_count=len(touched), purpose=decision.basis, details=details),
+                now=now,
+            )  # fmt: skip
+            return result
+    except _Refused as refused:
+        _record(db, actor, action, "denied", refused.patient_id, categories,
+                refused.decision.reason, details)  # fmt: skip
+        if refused.decision.hidden:
+            raise NotFoundError("no such patient in the account's establishments",
+                                field="ipp") from None  # fmt: skip
+        raise AccessDenied(refused.decision.reason) from None
+    except HygieError as exc:
+        reason = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        _record(db, actor, action, "failed", patient_id, categories, reason, details)
+        raise
+
+
+def record_unreadable(
+    db: Database, account: FeedAccount, *, control_id: str | None, trigger: str | None,
+    sender: str | None, reason: str,
+) -> None:  # fmt: skip
+    """Record a message refused before it could be applied (malformed, truncated,
+    unsupported): nothing of it was written, but the attempt is in the trail."""
+    details = {"control_id": control_id, "trigger": trigger, "sender": sender}
+    _record(db, account.actor, "hl7.message", "failed", None, [], reason, details)
+
+
+def _record(
+    db: Database,
+    actor: Actor,
+    action: str,
+    outcome: str,
+    patient_id: int | None,
+    categories: Sequence[Category],
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    with gate_transaction(db, actor.establishments) as session:
+        audit.record(
+            session,
+            audit_entry(actor, action=action, outcome=outcome,
+                        patient_ids=[patient_id] if patient_id else [],
+                        categories=[c.value for c in categories], reason=reason[:500],
+                        details=details),
+        )  # fmt: skip
+
+
+def _creates(message: FeedMessage) -> bool:
+    return message.trigger in ("A01", "A04")
+
+
+def _establishment(session: Session, account: FeedAccount, message: FeedMessage) -> int:
+    """The establishment the message concerns: the one the operator chose, else the one
+    the message names (MSH-6, PV1-3 facility), else the account's only one. A FINESS the
+    account holds no habilitation in is a refusal."""
+    actor = account.actor
+    held = {
+        e.finess: e.id for e in org_store.establishments(session) if e.id in actor.establishments
+    }
+    named: dict[int, str] = {}
+    for origin, finess in message.facilities:
+        if finess not in held:
+            raise _Refused(
+                Decision(False, f"the account holds no habilitation in establishment "
+                                f"{finess} ({origin})"),
+                None,
+            )  # fmt: skip
+        named.setdefault(held[finess], origin)
+    if account.establishment_id is not None:
+        other = [o for e, o in named.items() if e != account.establishment_id]
+        if other:
+            raise ValidationError(
+                f"names another establishment ({other[0]}) than the one this feed runs for",
+                field="establishment",
+            )
+        return account.establishment_id
+    if len(named) > 1:
+        raise ValidationError(
+            "names two different establishments (" + ", ".join(named.values()) + ")",
+            field="establishment",
+        )
+    if named:
+        return next(iter(named))
+    if len(actor.establishments) == 1:
+        return next(iter(actor.establishments))
+    raise ValidationError(
+        "names no establishment of the account (a FINESS in MSH-6 or PV1-3): run the feed "
+        "with --establishment",
+        field="establishment",
+    )
+
+
+def _by_ipp(session: Session, actor: Actor, ipp: str, est: int) -> Patient | None:
+    """The patient whose file bears ``ipp`` in one of the actor's establishments (that of
+    the message first)."""
+    if not (ipp.isdigit() and len(ipp) <= 18):
+        return None
+    candidate = int(ipp)
+    if candidate <= 0:
+        return None
+    for where in [est, *sorted(actor.establishments - {est})]:
+        reg = patient_store.registration(session, candidate, where)
+        if reg is not None and reg.ipp == ipp:
+            return session.get(Patient, candidate)
+    return None
+
+
+def _find(
+    session: Session, actor: Actor, est: int, who: FeedPatient, *, creating: bool
+) -> Patient | None:
+    """The patient the message is about, or None when it is to be created."""
+    ins_hash = patients.nir_lookup_hash(who.ins) if who.ins else None
+    if who.ipp:
+        found = _by_ipp(session, actor, who.ipp, est)
+        if found is None:
+            raise NotFoundError(
+                f"no patient with IPP {who.ipp} in the account's establishments", field="ipp"
+            )
+        if ins_hash is not None and found.nir_hash is not None and found.nir_hash != ins_hash:
+            raise ConflictError(
+                "the IPP and the INS designate two different identities", field="ins"
+            )
+        return found
+    if ins_hash is not None:
+        found = patient_store.by_nir_hash(session, ins_hash)
+        if found is not None and store.establishments_of(session, found.id) & actor.establishments:
+            return found
+        if found is not None and creating:
+            raise ConflictError(
+                "an identity with this INS exists in another establishment of the group: "
+                "its file must be opened there by identity vigilance",
+                field="ins",
+            )
+    if creating:
+        return None
+    raise NotFoundError("no patient with this IPP or INS in the account's establishments",
+                        field="ipp" if who.ipp or not who.ins else "ins")  # fmt: skip
+
+
+Perform = Callable[
+    [Session, Actor, int, FeedMessage, Patient | None, datetime],
+    tuple[FeedResult, list[int], dict[str, Any]],
+]
+
+
+def _contact(current: Patient | None, given: dict[str, str]) -> patients.Contact:
+    """The contact details after the message: what it carries replaces what is stored."""
+    values = {name: getattr(current, name) if current is not None else None
+              for name in CONTACT_FIELDS}  # fmt: skip
+    values.update({name: given[name] or None for name in CONTACT_FIELDS if name in given})
+    return patients.Contact(**values)
+
+
+def _register_or_create(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None
+) -> tuple[Patient, str, dict[str, Any]]:
+    who = message.patient
+    if found is None:
+        if not who.birth_name or not who.birth_first_names:
+            raise ValidationError("a new patient needs a birth name and first name "
+                                  "(PID-5 type L)", field="birth_name")  # fmt: skip
+        if who.sex is None:
+            raise ValidationError("a new patient needs a sex", field="sex")
+        if who.birth_date is None:
+            raise ValidationError("a new patient needs a birth date", field="birth_date")
+        created = patients.create_patient(
+            session, establishment_id=est, birth_name=who.birth_name,
+            birth_first_names=list(who.birth_first_names), sex=who.sex,
+            birth_date=who.birth_date, nir=who.ins, birth_place_code=who.birth_place_code,
+            used_name=who.used_name or None, used_first_name=who.used_first_name or None,
+            contact=_contact(None, who.contact), recorded_by_id=actor.user_id,
+        )  # fmt: skip
+        more: dict[str, Any] = {"created": True}
+        if created.possible_duplicates:
+            more["possible_duplicates"] = created.possible_duplicates
+        return created.patient, created.ipp, more
+    patient = patients.active_patient(session, found.id)
+    ipp = patients.ensure_registered(session, patient_id=patient.id, establishment_id=est)
+    more = {"created": False}
+    if who.contact:
+        patients.update_contact(session, patient_id=patient.id,
+                                contact=_contact(patient, who.contact),
+                                recorded_by_id=actor.user_id)  # fmt: skip
+    # Identity traits change only by A08 (an update): here they are compared, not applied.
+    differing = [
+        name for name, value in (
+            ("birth_name", who.birth_name), ("sex", who.sex), ("birth_date", who.birth_date),
+        )
+        if value is not None and str(getattr(patient, name)).upper() != str(value).upper()
+    ]  # fmt: skip
+    if differing:
+        more["identity_differences_ignored"] = differing
+    return patient, ipp, more
+
+
+def _a04(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None,
+    now: datetime,
+) -> tuple[FeedResult, list[int], dict[str, Any]]:  # fmt: skip
+    patient, ipp, more = _register_or_create(session, actor, est, message, found)
+    verb = "registered new patient" if more["created"] else "registered patient"
+    return FeedResult(patient.id, ipp, f"{verb} IPP {ipp}"), [patient.id], more
+
+
+def _a01(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None,
+    now: datetime,
+) -> tuple[FeedResult, list[int], dict[str, Any]]:  # fmt: skip
+    visit = message.visit or FeedVisit()
+    if not visit.department_code:
+        raise ValidationError("an admission needs the unit (point of care)", field="department")
+    if visit.admit_at is None:
+        raise ValidationError("an admission needs its date and time", field="at")
+    if not visit.responsible_rpps:
+        raise ValidationError("an admission needs the attending doctor's RPPS number",
+                              field="responsible")  # fmt: skip
+    unit = org_store.department_by_code(session, est, visit.department_code)
+    if unit is None:
+        raise NotFoundError(f"no unit {visit.department_code} in this establishment",
+                            field="department")  # fmt: skip
+    doctor = staff_store.professional_by_rpps(session, visit.responsible_rpps)
+    if doctor is None:
+        raise NotFoundError(f"no professional with RPPS {visit.responsible_rpps}",
+                            field="responsible")  # fmt: skip
+    patient, ipp, more = _register_or_create(session, actor, est, message, found)
+    stay = stays.admit(
+        session, patient_id=patient.id, establishment_id=est, department_id=unit.id,
+        responsible_id=doctor.id, at=visit.admit_at, reason=visit.reason or "Admission",
+        bed=visit.bed, now=now,
+    )  # fmt: skip
+    more["encounter_id"] = stay.id
+    summary = f"admitted patient IPP {ipp} (stay #{stay.id})"
+    return FeedResult(patient.id, ipp, summary), [patient.id], more
+
+
+def _a03(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None,
+    now: datetime,
+) -> tuple[FeedResult, list[int], dict[str, Any]]:  # fmt: skip
+    found = _existing(found)
+    visit = message.visit or FeedVisit()
+    at = visit.discharge_at
+    if at is None:
+        raise ValidationError("a discharge needs its date and time", field="discharge_at")
+    stay = care_store.open_stay(session, found.id)
+    if stay is None or stay.establishment_id != est:
+        raise ConflictError("the patient has no stay in progress in this establishment",
+                            field="encounter")  # fmt: skip
+    stays.discharge(session, encounter_id=stay.id, at=at,
+                    destination=visit.destination or "home", now=now)  # fmt: skip
+    ipp = _ipp(session, found.id, est)
+    summary = f"discharged patient IPP {ipp} (stay #{stay.id})"
+    return FeedResult(found.id, ipp, summary), [found.id], {"encounter_id": stay.id}
+
+
+def _a08(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None,
+    now: datetime,
+) -> tuple[FeedResult, list[int], dict[str, Any]]:  # fmt: skip
+    found = _existing(found)
+    who = message.patient
+    changed = patients.update_identity(
+        session, patient_id=found.id, birth_name=who.birth_name,
+        birth_first_names=list(who.birth_first_names) if who.birth_first_names else None,
+        used_name=who.used_name, first_name=who.used_first_name, sex=who.sex,
+        birth_date=who.birth_date, birth_place_code=who.birth_place_code,
+        recorded_by_id=actor.user_id,
+    )  # fmt: skip
+    if who.ins:
+        patient = patients.active_patient(session, found.id)
+        if patient.nir_hash is None:
+            raise ValidationError(
+                "an INS is not added by an update: identity vigilance records it", field="ins"
+            )
+    if who.contact:
+        patients.update_contact(session, patient_id=found.id,
+                                contact=_contact(found, who.contact),
+                                recorded_by_id=actor.user_id)  # fmt: skip
+        changed = [*changed, "contact"]
+    ipp = _ipp(session, found.id, est)
+    summary = f"updated patient IPP {ipp}" + (f" ({', '.join(changed)})" if changed else
+                                              " (nothing changed)")  # fmt: skip
+    return FeedResult(found.id, ipp, summary), [found.id], {"fields": changed}
+
+
+def _a40(
+    session: Session, actor: Actor, est: int, message: FeedMessage, found: Patient | None,
+    now: datetime,
+) -> tuple[FeedResult, list[int], dict[str, Any]]:  # fmt: skip
+    found = _existing(found)
+    if not message.merged_ipp:
+        raise ValidationError("a merge needs the merged identity's IPP", field="merged_ipp")
+    merged = _by_ipp(session, actor, message.merged_ipp, est)
+    if merged is None:
+        raise NotFoundError(f"no patient with IPP {message.merged_ipp} in the account's "
+                            "establishments", field="merged_ipp")  # fmt: skip
+    widen_to_group(session)  # decided; the merge moves the duplicate's rows everywhere
+    record = patients.merge_identities(
+        session, survivor_id=found.id, merged_id=merged.id,
+        reason=f"HL7 A40 {message.control_id} from {message.sender}"[:500],
+        recorded_by_id=actor.user_id,
+    )  # fmt: skip
+    ipp = _ipp(session, found.id, est)
+    summary = f"merged IPP {message.merged_ipp} into IPP {ipp}"
+    more = {"merged_id": merged.id, "merge_id": record.id}
+    return FeedResult(found.id, ipp, summary), [found.id, merged.id], more
+
+
+def _existing(found: Patient | None) -> Patient:
+    if found is None:  # _find raises first for the events that create nobody
+        raise NotFoundError("no such patient in the account's establishments", field="ipp")
+    return found
+
+
+def _ipp(session: Session, patient_id: int, est: int) -> str:
+    """The patient's IPP in the establishment (else in the first file it has)."""
+    reg = patient_store.registration(session, patient_id, est)
+    if reg is None:
+        regs = sorted(patient_store.registrations(session, patient_id),
+                      key=lambda r: r.establishment_id)  # fmt: skip
+        reg = regs[0] if regs else None
+    return reg.ipp if reg is not None else ""
+
+
+_PERFORM: dict[str, Perform] = {"A01": _a01, "A03": _a03, "A04": _a04, "A08": _a08, "A40": _a40}
