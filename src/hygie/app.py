@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hygie import __version__, fhir
 from hygie.api import mount
+from hygie.api import responses as r
 from hygie.api.limits import RequestLimits
 from hygie.config import Settings
 from hygie.db import Database, check_and_register_keys
@@ -72,12 +73,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     mount(app, security_headers=SECURITY_HEADERS)
     fhir.mount(app)
 
-    @app.get("/health")
+    @app.get("/health", response_model=r.Health)
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/ready")
+    @app.get(
+        "/ready",
+        responses={
+            200: {"model": r.Ready, "description": "The database answers, schema current."},
+            503: {"model": r.NotReady, "description": "Not ready: database or schema."},
+        },
+    )
     def ready(request: Request) -> JSONResponse:
         """Readiness: the database answers and its schema is current."""
         db: Database = request.app.state.db

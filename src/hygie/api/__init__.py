@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from hygie.api import (
     errors,
+    openapi,
     patient_routes,
     review_routes,
     session_routes,
@@ -32,5 +33,6 @@ ROUTERS: tuple[APIRouter, ...] = (
 def mount(app: FastAPI, *, security_headers: Mapping[str, str]) -> None:
     """Add the API's routes and error handlers to ``app``."""
     errors.install(app, security_headers)
+    openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -75,10 +75,23 @@ def _authenticator(*, operation: str, session_only: bool) -> Callable[..., Calle
     return authenticate
 
 
-Reader = Annotated[Caller, Depends(_authenticator(operation="read", session_only=False))]
-Writer = Annotated[Caller, Depends(_authenticator(operation="write", session_only=False))]
-SessionReader = Annotated[Caller, Depends(_authenticator(operation="read", session_only=True))]
-SessionWriter = Annotated[Caller, Depends(_authenticator(operation="write", session_only=True))]
+_read = _authenticator(operation="read", session_only=False)
+_write = _authenticator(operation="write", session_only=False)
+_session_read = _authenticator(operation="read", session_only=True)
+_session_write = _authenticator(operation="write", session_only=True)
+Reader = Annotated[Caller, Depends(_read)]
+Writer = Annotated[Caller, Depends(_write)]
+SessionReader = Annotated[Caller, Depends(_session_read)]
+SessionWriter = Annotated[Caller, Depends(_session_write)]
+
+# What each kind of caller may present, as OpenAPI security requirements (alternatives;
+# the schemes inside one requirement go together): see api/openapi.py.
+CREDENTIALS: dict[Callable[..., Caller], list[dict[str, list[str]]]] = {
+    _read: [{"bearerToken": []}, {"sessionCookie": []}],
+    _write: [{"bearerToken": []}, {"sessionCookie": [], "csrfToken": []}],
+    _session_read: [{"sessionCookie": []}],
+    _session_write: [{"sessionCookie": [], "csrfToken": []}],
+}
 
 
 def id_param(what: str) -> object:

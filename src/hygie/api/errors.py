@@ -31,6 +31,9 @@ from hygie.errors import (
 log = logging.getLogger("hygie.api")
 
 INTERNAL = "internal error"
+NOT_JSON = "the body is not valid JSON"
+# FastAPI's answer to a body it could not decode (bytes that are not UTF-8, say).
+_UNREADABLE_BODY = "There was an error parsing the body"
 UNAVAILABLE = "the service is not available: try again later"
 # Where a parameter was found says nothing the field name does not.
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
@@ -82,7 +85,7 @@ def validation_message(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | 
     path = [str(p) for p in first.get("loc", ()) if str(p) not in _LOCATIONS]
     field = ".".join(path) or None
     if kind == "json_invalid":
-        return "the body is not valid JSON", None
+        return NOT_JSON, None
     if kind == "missing" and field is None:
         return "a JSON body is required", None
     if kind in ("model_attributes_type", "dict_type") and field is None:
@@ -106,6 +109,9 @@ def install(app: FastAPI, security_headers: Mapping[str, str]) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+            # Bytes that are not UTF-8 are no more JSON than a stray brace.
+            return JSONResponse(error_body(NOT_JSON), status_code=422)
         return JSONResponse(
             error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

@@ -16,13 +16,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from hygie.access import gateway, history
+from hygie.api import responses as r
 from hygie.api.deps import Db, PatientId, Reader, Writer
+from hygie.api.openapi import errors
 from hygie.api.schemas import BreakGlassRequest
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
 
-@router.get("")
+@router.get("", response_model=r.SearchResult, responses=errors(403))
 def search(
     caller: Reader,
     db: Db,
@@ -46,7 +48,10 @@ def search(
     }  # fmt: skip
 
 
-@router.get("/{patient_id}")
+@router.get(
+    "/{patient_id}", response_model=r.Chart, response_model_exclude_unset=True,
+    responses=errors(403, 404),
+)  # fmt: skip
 def chart(patient_id: PatientId, caller: Reader, db: Db) -> dict[str, Any]:
     """One patient's chart: the blocks my roles and care relationship open; for the others,
     why they are withheld and whether break-the-glass would open them."""
@@ -60,7 +65,10 @@ def chart(patient_id: PatientId, caller: Reader, db: Db) -> dict[str, Any]:
     }
 
 
-@router.post("/{patient_id}/break-glass", status_code=201)
+@router.post(
+    "/{patient_id}/break-glass", status_code=201, response_model=r.Grant,
+    responses=errors(403, 404),
+)  # fmt: skip
 def break_glass(
     patient_id: PatientId, body: BreakGlassRequest, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -79,14 +87,20 @@ def break_glass(
     }
 
 
-@router.get("/{patient_id}/access-history")
+@router.get(
+    "/{patient_id}/access-history",
+    responses={200: {"model": r.AccessHistory, "description": "Who accessed the record, when, how and why."},
+               **errors(403, 404)},
+)  # fmt: skip
 def access_history(patient_id: PatientId, caller: Reader, db: Db) -> Response:
     """Who accessed this patient's record, when, how and why (security officer)."""
     lines = history.access_history(db, caller.actor, patient_id)
     return Response(history.history_json(patient_id, lines), media_type="application/json")
 
 
-@router.get("/{patient_id}/access-history.html", response_class=HTMLResponse)
+@router.get(
+    "/{patient_id}/access-history.html", response_class=HTMLResponse, responses=errors(403, 404)
+)
 def access_history_page(patient_id: PatientId, caller: Reader, db: Db) -> HTMLResponse:
     """The same history as a printable page, for the patient."""
     lines = history.access_history(db, caller.actor, patient_id)

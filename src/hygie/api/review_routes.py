@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from hygie.access import history
+from hygie.api import responses as r
 from hygie.api.deps import Db, GrantId, Reader, Writer
+from hygie.api.openapi import errors
 from hygie.api.schemas import ReviewRequest
 from hygie.errors import HygieError
 
@@ -28,7 +30,7 @@ def _api_field_names() -> Iterator[None]:
         raise
 
 
-@router.get("/pending")
+@router.get("/pending", response_model=r.Pending, responses=errors(403))
 def pending(caller: Reader, db: Db) -> dict[str, Any]:
     """Break-the-glass grants awaiting review in my establishments (security officer)."""
     grants = history.pending_reviews(db, caller.actor)
@@ -43,7 +45,7 @@ def pending(caller: Reader, db: Db) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.post("/{grant_id}/review")
+@router.post("/{grant_id}/review", response_model=r.Reviewed, responses=errors(403, 404, 409))
 def review(grant_id: GrantId, body: ReviewRequest, caller: Writer, db: Db) -> dict[str, Any]:
     """Record my verdict (justified or unjustified) on one grant, with a comment."""
     with _api_field_names():

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from hygie.api import responses as r
 from hygie.api.deps import (
     COOKIE_NAME,
     HOW,
@@ -22,6 +23,7 @@ from hygie.api.deps import (
     SessionReader,
     SessionWriter,
 )
+from hygie.api.openapi import errors
 from hygie.api.schemas import Enrol, SignIn
 from hygie.auth import callers, self_service
 from hygie.auth.sessions import COOKIE, DEFAULT_POLICY, make_csrf_token
@@ -52,7 +54,7 @@ def _signed_in(done: callers.SignedIn, response: Response) -> dict[str, Any]:
     }
 
 
-@router.post("/session")
+@router.post("/session", response_model=r.SignedIn, responses=errors(401, 429))
 def sign_in(body: SignIn, response: Response, db: Db, at: Now, origin: From) -> dict[str, Any]:
     """Sign in with a password and a TOTP code (or a recovery code): a new session."""
     done = callers.sign_in(
@@ -62,7 +64,7 @@ def sign_in(body: SignIn, response: Response, db: Db, at: Now, origin: From) -> 
     return _signed_in(done, response)
 
 
-@router.post("/session/enrol")
+@router.post("/session/enrol", response_model=r.SignedIn, responses=errors(401, 429))
 def enrol(body: Enrol, response: Response, db: Db, at: Now, origin: From) -> dict[str, Any]:
     """Finish a pending TOTP enrolment with the password and a first code, and sign in."""
     done = callers.sign_in(
@@ -72,7 +74,7 @@ def enrol(body: Enrol, response: Response, db: Db, at: Now, origin: From) -> dic
     return _signed_in(done, response)
 
 
-@router.get("/session")
+@router.get("/session", response_model=r.WhoAmI)
 def who_am_i(caller: Reader, db: Db) -> dict[str, Any]:
     """The account behind this session (or token) and its roles per establishment today."""
     row = caller.web_session
@@ -90,7 +92,7 @@ def who_am_i(caller: Reader, db: Db) -> dict[str, Any]:
     }
 
 
-@router.delete("/session")
+@router.delete("/session", response_model=r.SignedOut)
 def sign_out(
     caller: SessionWriter, response: Response, db: Db, at: Now, origin: From
 ) -> dict[str, Any]:
@@ -112,14 +114,14 @@ def _session_line(row: WebSession, caller: callers.Caller) -> dict[str, Any]:
     }
 
 
-@router.get("/sessions")
+@router.get("/sessions", response_model=r.Sessions)
 def my_sessions(caller: SessionReader, db: Db, at: Now) -> dict[str, Any]:
     """My open sessions, this one included."""
     rows = self_service.open_sessions(db, caller, now=at)
     return {"sessions": [_session_line(r, caller) for r in rows]}
 
 
-@router.delete("/sessions/{session_id}")
+@router.delete("/sessions/{session_id}", response_model=r.EndedOne, responses=errors(404))
 def end_session(
     session_id: SessionId, caller: SessionWriter, db: Db, at: Now, origin: From
 ) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def end_session(
     return {"ended": [session_id]}
 
 
-@router.delete("/sessions")
+@router.delete("/sessions", response_model=r.EndedCount)
 def end_other_sessions(caller: SessionWriter, db: Db, at: Now, origin: From) -> dict[str, Any]:
     """End all my sessions except this one."""
     count = self_service.end_other_sessions(db, caller, client=origin, now=at, how=HOW)

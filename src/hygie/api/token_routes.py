@@ -10,7 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from hygie.api import responses as r
 from hygie.api.deps import HOW, Db, From, Now, Reader, SessionWriter, TokenId, Writer
+from hygie.api.openapi import errors
 from hygie.api.schemas import TokenRequest
 from hygie.auth import self_service
 from hygie.models import ApiToken
@@ -28,7 +30,7 @@ def _token_line(row: ApiToken) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=r.IssuedToken)
 def issue(
     body: TokenRequest, caller: SessionWriter, db: Db, at: Now, origin: From
 ) -> dict[str, Any]:
@@ -39,13 +41,13 @@ def issue(
     return {"token": issued.secret, **_token_line(issued.row)}
 
 
-@router.get("")
+@router.get("", response_model=r.Tokens)
 def my_tokens(caller: Reader, db: Db, at: Now) -> dict[str, Any]:
     """My live tokens (never their secret)."""
     return {"tokens": [_token_line(t) for t in self_service.live_tokens(db, caller, now=at)]}
 
 
-@router.delete("/{token_id}")
+@router.delete("/{token_id}", response_model=r.Revoked, responses=errors(404))
 def revoke(token_id: TokenId, caller: Writer, db: Db, at: Now, origin: From) -> dict[str, Any]:
     """Revoke one of my tokens."""
     self_service.revoke_token(db, caller, token_id, client=origin, now=at, how=HOW)

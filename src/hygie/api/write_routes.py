@@ -14,7 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hygie.access import accounts, billing, writes
+from hygie.api import responses as r
 from hygie.api.deps import MAX_ID, Db, PatientId, Reader, Writer, id_param
+from hygie.api.openapi import errors
 from hygie.api.write_schemas import (
     Admission,
     AmcCoverage,
@@ -54,7 +56,9 @@ def _contact(body: ContactBody | None) -> writes.Contact | None:
 
 
 # --- identity, contact, coverage ----------------------------------------------------------
-@patients.post("", status_code=201)
+@patients.post(
+    "", status_code=201, response_model=r.CreatedPatient, responses=errors(403, 404, 409)
+)
 def create_patient(body: NewPatient, caller: Writer, db: Db) -> dict[str, Any]:
     """Create an identity and open its file in an establishment; possible duplicates (same
     birth name, first name and date) are returned, not refused."""
@@ -68,7 +72,9 @@ def create_patient(body: NewPatient, caller: Writer, db: Db) -> dict[str, Any]:
     }
 
 
-@patients.put("/{patient_id}/contact")
+@patients.put(
+    "/{patient_id}/contact", response_model=r.ContactUpdated, responses=errors(403, 404, 409)
+)
 def update_contact(
     patient_id: PatientId, body: ContactBody, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -78,7 +84,11 @@ def update_contact(
     return {"patient_id": patient_id, "updated": True}
 
 
-@patients.post("/{patient_id}/identity-status")
+@patients.post(
+    "/{patient_id}/identity-status",
+    response_model=r.IdentityStatusSet,
+    responses=errors(403, 404, 409),
+)
 def identity_status(
     patient_id: PatientId, body: IdentityStatus, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -86,7 +96,7 @@ def identity_status(
     return {"patient_id": patient_id, "identity_status": body.status}
 
 
-@patients.post("/{patient_id}/merge")
+@patients.post("/{patient_id}/merge", response_model=r.Merged, responses=errors(403, 404, 409))
 def merge(patient_id: PatientId, body: Merge, caller: Writer, db: Db) -> dict[str, Any]:
     """Merge the duplicate ``merged_id`` into this patient."""
     writes.merge_identities(
@@ -95,7 +105,12 @@ def merge(patient_id: PatientId, body: Merge, caller: Writer, db: Db) -> dict[st
     return {"patient_id": patient_id, "merged_id": body.merged_id}
 
 
-@patients.post("/{patient_id}/coverages/amo", status_code=201)
+@patients.post(
+    "/{patient_id}/coverages/amo",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def amo_coverage(
     patient_id: PatientId, body: AmoCoverage, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -105,7 +120,12 @@ def amo_coverage(
     return {"id": new_id}
 
 
-@patients.post("/{patient_id}/coverages/amc", status_code=201)
+@patients.post(
+    "/{patient_id}/coverages/amc",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def amc_coverage(
     patient_id: PatientId, body: AmcCoverage, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -116,13 +136,20 @@ def amc_coverage(
 
 
 # --- appointments and stays ---------------------------------------------------------------
-@patients.post("/{patient_id}/appointments", status_code=201)
+@patients.post(
+    "/{patient_id}/appointments",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def book(patient_id: PatientId, body: Booking, caller: Writer, db: Db) -> dict[str, Any]:
     new_id = writes.book_appointment(db, caller.actor, patient_id=patient_id, **body.model_dump())
     return {"id": new_id}
 
 
-@appointments.post("/{appointment_id}/move")
+@appointments.post(
+    "/{appointment_id}/move", response_model=r.Changed, responses=errors(403, 404, 409)
+)
 def move(appointment_id: AppointmentId, body: Move, caller: Writer, db: Db) -> dict[str, Any]:
     writes.move_appointment(
         db, caller.actor, appointment_id=appointment_id, new_start_at=body.start_at,
@@ -131,13 +158,17 @@ def move(appointment_id: AppointmentId, body: Move, caller: Writer, db: Db) -> d
     return {"id": appointment_id}
 
 
-@appointments.post("/{appointment_id}/cancel")
+@appointments.post(
+    "/{appointment_id}/cancel", response_model=r.StatusChanged, responses=errors(403, 404, 409)
+)
 def cancel(appointment_id: AppointmentId, body: Cancel, caller: Writer, db: Db) -> dict[str, Any]:
     writes.cancel_appointment(db, caller.actor, appointment_id=appointment_id, reason=body.reason)
     return {"id": appointment_id, "status": "cancelled"}
 
 
-@appointments.post("/{appointment_id}/status")
+@appointments.post(
+    "/{appointment_id}/status", response_model=r.StatusChanged, responses=errors(403, 404, 409)
+)
 def appointment_status(
     appointment_id: AppointmentId, body: AppointmentStatus, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -147,45 +178,72 @@ def appointment_status(
     return {"id": appointment_id, "status": body.status}
 
 
-@patients.post("/{patient_id}/stays", status_code=201)
+@patients.post(
+    "/{patient_id}/stays",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def admit(patient_id: PatientId, body: Admission, caller: Writer, db: Db) -> dict[str, Any]:
     new_id = writes.admit(db, caller.actor, patient_id=patient_id, **body.model_dump())
     return {"id": new_id}
 
 
-@stays.post("/{encounter_id}/transfer")
+@stays.post("/{encounter_id}/transfer", response_model=r.Changed, responses=errors(403, 404, 409))
 def transfer(encounter_id: StayId, body: Transfer, caller: Writer, db: Db) -> dict[str, Any]:
     writes.transfer(db, caller.actor, encounter_id=encounter_id, **body.model_dump())
     return {"id": encounter_id}
 
 
-@stays.post("/{encounter_id}/discharge")
+@stays.post(
+    "/{encounter_id}/discharge", response_model=r.StatusChanged, responses=errors(403, 404, 409)
+)
 def discharge(encounter_id: StayId, body: Discharge, caller: Writer, db: Db) -> dict[str, Any]:
     writes.discharge(db, caller.actor, encounter_id=encounter_id, **body.model_dump())
     return {"id": encounter_id, "status": "finished"}
 
 
 # --- clinical content ---------------------------------------------------------------------
-@patients.post("/{patient_id}/allergies", status_code=201)
+@patients.post(
+    "/{patient_id}/allergies",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def allergy(patient_id: PatientId, body: NewAllergy, caller: Writer, db: Db) -> dict[str, Any]:
     return {
         "id": writes.record_allergy(db, caller.actor, patient_id=patient_id, **body.model_dump())
     }
 
 
-@patients.post("/{patient_id}/conditions", status_code=201)
+@patients.post(
+    "/{patient_id}/conditions",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def condition(patient_id: PatientId, body: NewCondition, caller: Writer, db: Db) -> dict[str, Any]:
     return {
         "id": writes.add_condition(db, caller.actor, patient_id=patient_id, **body.model_dump())
     }
 
 
-@patients.post("/{patient_id}/notes", status_code=201)
+@patients.post(
+    "/{patient_id}/notes",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def note(patient_id: PatientId, body: NewNote, caller: Writer, db: Db) -> dict[str, Any]:
     return {"id": writes.write_note(db, caller.actor, patient_id=patient_id, **body.model_dump())}
 
 
-@patients.post("/{patient_id}/prescriptions", status_code=201)
+@patients.post(
+    "/{patient_id}/prescriptions",
+    status_code=201,
+    response_model=r.Created,
+    responses=errors(403, 404, 409),
+)
 def prescription(
     patient_id: PatientId, body: NewPrescription, caller: Writer, db: Db
 ) -> dict[str, Any]:
@@ -194,7 +252,12 @@ def prescription(
     return {"id": writes.prescribe(db, caller.actor, patient_id=patient_id, **body.model_dump())}
 
 
-@patients.post("/{patient_id}/death", status_code=201)
+@patients.post(
+    "/{patient_id}/death",
+    status_code=201,
+    response_model=r.DeathDeclared,
+    responses=errors(403, 404, 409),
+)
 def death(patient_id: PatientId, body: Death, caller: Writer, db: Db) -> dict[str, Any]:
     writes.declare_death(
         db, caller.actor, patient_id=patient_id, died_at=body.died_at, place=body.place
@@ -203,24 +266,31 @@ def death(patient_id: PatientId, body: Death, caller: Writer, db: Db) -> dict[st
 
 
 # --- billing ------------------------------------------------------------------------------
-@patients.get("/{patient_id}/billing")
+@patients.get("/{patient_id}/billing", response_model=r.Billing, responses=errors(403, 404))
 def read_billing(patient_id: PatientId, caller: Reader, db: Db) -> dict[str, Any]:
     return asdict(billing.read_billing(db, caller.actor, patient_id))
 
 
-@patients.post("/{patient_id}/acts", status_code=201)
+@patients.post(
+    "/{patient_id}/acts", status_code=201, response_model=r.Created, responses=errors(403, 404, 409)
+)
 def act(patient_id: PatientId, body: NewAct, caller: Writer, db: Db) -> dict[str, Any]:
     return {"id": writes.record_act(db, caller.actor, patient_id=patient_id, **body.model_dump())}
 
 
-@patients.post("/{patient_id}/invoices", status_code=201)
+@patients.post(
+    "/{patient_id}/invoices",
+    status_code=201,
+    response_model=r.InvoiceIssued,
+    responses=errors(403, 404, 409),
+)
 def invoice(patient_id: PatientId, body: NewInvoice, caller: Writer, db: Db) -> dict[str, Any]:
     number = writes.issue_invoice(db, caller.actor, patient_id=patient_id, **body.model_dump())
     return {"number": number}
 
 
 # --- accounts -----------------------------------------------------------------------------
-@account_router.get("")
+@account_router.get("", response_model=r.Accounts, responses=errors(403, 404))
 def list_accounts(
     caller: Reader, db: Db, establishment_id: Annotated[int, Query(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
@@ -236,7 +306,9 @@ def list_accounts(
     }  # fmt: skip
 
 
-@account_router.post("", status_code=201)
+@account_router.post(
+    "", status_code=201, response_model=r.CreatedAccount, responses=errors(403, 404, 409)
+)
 def create_account(body: NewAccount, caller: Writer, db: Db) -> dict[str, Any]:
     """Create an account; its holder finishes the TOTP enrolment with the provisioning URI
     (shown once, here) before the first sign-in."""
