@@ -11,10 +11,28 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from hygie.errors import HygieError
-from hygie.fhir import capability, outcome, patient
+from hygie.fhir import (
+    appointment,
+    capability,
+    coverage,
+    encounter,
+    organization,
+    outcome,
+    patient,
+    practitioner,
+    practitioner_role,
+)
 from hygie.fhir.spec import ResourceSpec
 
-RESOURCE_MODULES: tuple[ModuleType, ...] = (patient,)
+RESOURCE_MODULES: tuple[ModuleType, ...] = (
+    patient,
+    appointment,
+    encounter,
+    coverage,
+    practitioner,
+    practitioner_role,
+    organization,
+)
 
 
 def specs() -> list[ResourceSpec]:
