@@ -41,11 +41,28 @@ def test_read_is_audited_and_hides_the_nir_from_physicians(site: Site, fhir: Any
     assert body["birthDate"] == "1980-05-03" and body["gender"] == "female"
     assert not any(i["system"] == systems.INS_NIR for i in body["identifier"])
     assert any(i["system"] == systems.ipp_system(finess(1)) for i in body["identifier"])
-    use, read = events_after(site.db, before)
-    assert (use.action, use.outcome) == ("token.use", "allowed")
+    (read,) = events_after(site.db, before)  # one event: the access names its token
     assert (read.action, read.outcome, read.how, read.level, read.patient_ids) == (
         "fhir.patient.read", "allowed", "api", "record", [site.patient],
     )  # fmt: skip
+    assert read.token_id is not None and read.ip and read.user_agent == "pytest-fhir"
+
+
+def test_a_request_refused_before_the_gate_is_recorded_too(site: Site, fhir: Any) -> None:
+    client = fhir("sec.a")
+    before = site.last_event_id()
+    assert client.get("Patient", params={"colour": "blue"}).status_code == 400
+    (event,) = events_after(site.db, before)
+    assert (event.action, event.outcome, event.reason) == ("fhir.request", "failed", "HTTP 400")
+    assert event.details["request"] == "GET /fhir/Patient?colour=blue" and event.token_id
+
+
+def test_refused_tokens_are_recorded(site: Site, fhir: Any) -> None:
+    before = site.last_event_id()
+    answer = site.client().get("/fhir/Patient/1", headers={"Authorization": "Bearer nope"})
+    assert answer.status_code == 401
+    (event,) = events_after(site.db, before)
+    assert (event.action, event.outcome) == ("token.use", "denied")
 
 
 def test_secretary_gets_the_nir(site: Site, fhir: Any) -> None:

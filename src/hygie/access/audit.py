@@ -101,7 +101,7 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
     """Write ``entry`` to the trail in the session's transaction, then seal what can be
     sealed without waiting (``sealing``). Returns a copy of the event written (not attached
     to the session)."""
-    from hygie.access import sealing
+    from hygie.access import request_trace, sealing
 
     values = content(entry, now or datetime.now(UTC))
     if session.get_bind().dialect.name == "postgresql":
@@ -113,6 +113,7 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
     else:
         event_id = _write(session, values)
         sealing.seal(session)
+    request_trace.note(event_id)
     return AuditEvent(id=event_id, **values)
 
 

@@ -181,3 +181,17 @@ def read_item(
     if item is None:  # an AMO id asked for as AMC, or the reverse
         raise NotFoundError(f"{kind} #{item_id} does not exist", field="id")
     return chart, item
+
+
+def record_unserved(
+    db: Database, actor: Actor, *, action: str, request_line: str, status: int
+) -> None:
+    """Record a request refused before it reached the gate (a parameter or a body the
+    interface refused), for interfaces that record every request they serve."""
+    outcome = "denied" if status in (401, 403) else "failed"
+    with gate_transaction(db, actor.establishments) as session:
+        audit.record(
+            session,
+            audit_entry(actor, action=action, outcome=outcome, reason=f"HTTP {status}",
+                        details={"request": request_line[:300]}),
+        )  # fmt: skip

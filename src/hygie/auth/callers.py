@@ -142,15 +142,23 @@ class _MfaPending(Exception):
 
 
 def from_bearer(
-    db: Database, secret: str, *, operation: str, client: Client, now: datetime, how: str
+    db: Database,
+    secret: str,
+    *,
+    operation: str,
+    client: Client,
+    now: datetime,
+    how: str,
+    record_allowed: bool = True,
 ) -> Caller:
     """The caller behind a bearer token whose scope allows ``operation`` (read or write);
-    its use is recorded either way (401 invalid, 403 out of scope)."""
+    its use is recorded either way (401 invalid, 403 out of scope), except an allowed use
+    when ``record_allowed`` is False (see ``tokens.verify_token``)."""
     try:
         with unit_of_work(db) as session:
             token, user = tokens.verify_token(
                 session, secret, operation=operation, now=now, ip=client.ip,
-                user_agent=client.user_agent, how=how,
+                user_agent=client.user_agent, how=how, record_allowed=record_allowed,
             )  # fmt: skip
             if _mfa_pending(session, user):
                 raise _MfaPending(user.id, token.id, token.scope)

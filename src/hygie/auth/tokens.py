@@ -35,6 +35,9 @@ class IssuedToken:
     secret: str  # shown once; never stored
 
 
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -107,10 +110,15 @@ def verify_token(
     ip: str | None = None,
     user_agent: str | None = None,
     how: str = "api",
+    record_allowed: bool = True,
 ) -> tuple[ApiToken, User]:
     """The token behind ``secret`` and its account, if the token is live and its scope
     allows ``operation`` (read or write); its use is recorded either way. Raises
-    AuthenticationFailed (401) or ScopeDenied (403)."""
+    AuthenticationFailed (401) or ScopeDenied (403).
+
+    ``record_allowed=False``: an allowed use is left for the access to record (its event
+    names the token), so that a request costs one event and one durable commit; refusals
+    are always recorded here. Whoever passes it must record every request it serves."""
     found = None
     if secret.startswith(PREFIX):
         found = session.execute(
@@ -156,12 +164,15 @@ def verify_token(
             details={"operation": operation, "scope": token.scope},
         )
 
-    _note("denied" if problem else "allowed", problem)
+    if problem is not None or record_allowed:
+        _note("denied" if problem else "allowed", problem)
     if problem is not None:
         if problem.startswith("scope"):
             raise ScopeDenied
         raise AuthenticationFailed(TOKEN_INVALID)
-    token.last_used_at = now
+    # To the minute: a token in steady use does not rewrite its row at every request.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        token.last_used_at = now
     return token, user
 
 

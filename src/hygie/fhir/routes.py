@@ -4,18 +4,24 @@ with ``SPEC`` (what it supports) and ``router``, listed in RESOURCE_MODULES."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from hygie.access import records, request_trace
 from hygie.errors import HygieError
-from hygie.fhir import (
+from hygie.fhir import (  # clinical resources
+    allergy,
     appointment,
     capability,
+    condition,
     coverage,
     encounter,
+    medication,
     organization,
     outcome,
     patient,
@@ -32,6 +38,9 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     practitioner,
     practitioner_role,
     organization,
+    allergy,
+    condition,
+    medication,
 )
 
 
@@ -46,6 +55,22 @@ def build(parent: FastAPI) -> FastAPI:
     # start-up) and the same dependency overrides (tests move the clock on the main one).
     app.state = parent.state
     app.dependency_overrides = parent.dependency_overrides
+
+    @app.middleware("http")
+    async def every_request_recorded(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Each request with a valid token leaves one event at least: the gate's, or,
+        for a request refused before it (a bad parameter), one written here."""
+        events = request_trace.begin()
+        try:
+            response = await call_next(request)
+        except Exception:
+            await _record(request, 500, events, failed=True)
+            raise
+        await _record(request, response.status_code, events, failed=response.status_code >= 500)
+        return response
+
     app.add_exception_handler(outcome.FhirError, outcome.on_fhir_error)
     app.add_exception_handler(HygieError, outcome.on_domain_error)
     app.add_exception_handler(RequestValidationError, outcome.on_bad_input)
@@ -55,6 +80,17 @@ def build(parent: FastAPI) -> FastAPI:
     for module in RESOURCE_MODULES:
         app.include_router(module.router)
     return app
+
+
+async def _record(request: Request, status: int, events: list[int], *, failed: bool) -> None:
+    caller = getattr(request.state, "fhir_caller", None)
+    if caller is None or (events and not failed):
+        return
+    line = f"{request.method} {request.url.path}?{request.url.query}".rstrip("?")
+    await run_in_threadpool(
+        records.record_unserved, request.app.state.db, caller.actor, action="fhir.request",
+        request_line=line, status=status,
+    )  # fmt: skip
 
 
 def install(parent: FastAPI) -> None:
