@@ -32,6 +32,7 @@ from hygie.access.writes import Target, _authorise
 from hygie.db import Database
 from hygie.errors import ConflictError, HygieError, NotFoundError, ValidationError
 from hygie.kit.identifiers import parse_finess
+from hygie.kit.text import search_key
 from hygie.models import AccountKind, Patient, Role
 from hygie.patients import service as patients
 from hygie.stays import service as stays
@@ -313,6 +314,7 @@ def _find(
     if ins_hash is not None:
         found = patient_store.by_nir_hash(session, ins_hash)
         if found is not None and store.establishments_of(session, found.id) & actor.establishments:
+            _check_same_person(found, who)
             return found
         if found is not None and creating:
             raise ConflictError(
@@ -324,6 +326,26 @@ def _find(
         return None
     raise NotFoundError("no patient with this IPP or INS in the account's establishments",
                         field="ipp" if who.ipp or not who.ins else "ins")  # fmt: skip
+
+
+def _check_same_person(found: Patient, who: FeedPatient) -> None:
+    """An identity found by its INS alone must have the birth traits the message gives:
+    otherwise the INS was mistyped or usurped, and identity vigilance has to look."""
+    differing = [
+        name
+        for name, ours, theirs in (
+            ("birth name", found.birth_name_key, search_key(who.birth_name or "")),
+            ("birth date", found.birth_date, who.birth_date),
+            ("sex", found.sex.value, who.sex),
+        )
+        if theirs and ours != theirs
+    ]
+    if differing:
+        raise ValidationError(
+            "the INS belongs to an identity whose " + ", ".join(differing) + " differ(s) "
+            "from the message's: refused for identity vigilance",
+            field="ins",
+        )
 
 
 Perform = Callable[
