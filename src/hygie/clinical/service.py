@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,11 +21,13 @@ from hygie.models import (
     CareTeamMember,
     CareTeamRole,
     ClinicalNote,
+    ClinicalStatus,
     Condition,
     Encounter,
     Establishment,
     NoteKind,
     Prescription,
+    PrescriptionStatus,
     Profession,
     Professional,
     Route,
@@ -294,11 +297,125 @@ def _check_encounter(session: Session, encounter_id: int | None, patient_id: int
         raise ValidationError("belongs to another patient", field="encounter_id")
 
 
+# --- changes to entries already recorded --------------------------------------------------
+# Only what evolves is changed: an allergy's status, severity and reaction, a condition's
+# status and onset, a prescription's end. What an entry *is* (substance, code, drug) is
+# never rewritten: a wrong entry is marked entered-in-error and a new one recorded.
+UNCHANGED: Any = object()  # an argument left out: the value stays
+STOPPING = {PrescriptionStatus.STOPPED, PrescriptionStatus.COMPLETED}
+
+
+def _clinical_status(value: str, *, field: str) -> ClinicalStatus:
+    try:
+        return ClinicalStatus(value)
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in ClinicalStatus)
+        raise ValidationError(f"unknown status (one of {allowed})", field=field) from exc
+
+
+def update_allergy(
+    session: Session,
+    *,
+    allergy_id: int,
+    changed_by_id: int,
+    status: str | None = None,
+    severity: str | None = None,
+    reaction: str | None = None,
+) -> list[str]:
+    """Change an allergy's status, severity or reaction (None: unchanged). Everything is
+    checked before anything changes; returns the names of the fields that changed."""
+    allergy = common.get_for_update(session, Allergy, allergy_id, what="allergy", field="id")
+    active_patient(session, allergy.patient_id)
+    _clinician(session, changed_by_id, CLINICIANS, field="changed_by_id")
+    new: dict[str, Any] = {}
+    if status is not None:
+        new["status"] = _clinical_status(status, field="status")
+    if severity is not None:
+        try:
+            new["severity"] = AllergySeverity(severity)
+        except ValueError as exc:
+            raise ValidationError("must be mild, moderate or severe", field="severity") from exc
+    if reaction is not None:
+        new["reaction"] = clean_text(reaction, field="reaction", max_length=200)
+    changed = [name for name, value in new.items() if getattr(allergy, name) != value]
+    for name in changed:
+        setattr(allergy, name, new[name])
+    session.flush()
+    return changed
+
+
+def update_condition(
+    session: Session,
+    *,
+    condition_id: int,
+    changed_by_id: int,
+    status: str | None = None,
+    onset_date: date | None = UNCHANGED,
+    today: date | None = None,
+) -> list[str]:
+    """Change a condition's status or onset date (``onset_date=None`` clears it; left out,
+    it is unchanged). Returns the names of the fields that changed."""
+    today = today or local_date(datetime.now(UTC))
+    condition = common.get_for_update(
+        session, Condition, condition_id, what="condition", field="id"
+    )
+    patient = active_patient(session, condition.patient_id)
+    _clinician(session, changed_by_id, {Profession.PHYSICIAN, Profession.MIDWIFE},
+               field="changed_by_id")  # fmt: skip
+    new: dict[str, Any] = {}
+    if status is not None:
+        new["status"] = _clinical_status(status, field="status")
+    if onset_date is not UNCHANGED:
+        if onset_date is not None:
+            check_day(onset_date, field="onset_date")
+            if not patient.birth_date <= onset_date <= today:
+                raise ValidationError(
+                    "must lie between the birth date and today", field="onset_date"
+                )
+        new["onset_date"] = onset_date
+    changed = [name for name, value in new.items() if getattr(condition, name) != value]
+    for name in changed:
+        setattr(condition, name, new[name])
+    session.flush()
+    return changed
+
+
+def end_prescription(
+    session: Session, *, prescription_id: int, status: str, changed_by_id: int
+) -> bool:
+    """Stop or complete an active prescription. Asking for the status it already has
+    changes nothing (returns False); any other change of an ended one is a conflict."""
+    prescription = common.get_for_update(
+        session, Prescription, prescription_id, what="prescription", field="id"
+    )
+    active_patient(session, prescription.patient_id)
+    _clinician(session, changed_by_id, PRESCRIBERS, field="changed_by_id")
+    try:
+        wanted = PrescriptionStatus(status)
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in PrescriptionStatus)
+        raise ValidationError(f"unknown status (one of {allowed})", field="status") from exc
+    if wanted == prescription.status:
+        return False
+    if wanted not in STOPPING:
+        raise ValidationError("a prescription is only stopped or completed", field="status")
+    if prescription.status != PrescriptionStatus.ACTIVE:
+        raise ConflictError(
+            f"this prescription is already {prescription.status.value}", field="status"
+        )
+    prescription.status = wanted
+    session.flush()
+    return True
+
+
 __all__: Sequence[str] = [
     "add_care_team_member",
     "add_condition",
     "allergy_conflicts",
+    "end_prescription",
     "prescribe",
     "record_allergy",
+    "update_allergy",
+    "update_condition",
     "write_note",
 ]
