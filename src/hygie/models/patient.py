@@ -31,6 +31,24 @@ class Patient(Base):
         Index("ix_patients_birth_name_key_birth_date", "birth_name_key", "birth_date"),
         Index("ix_patients_used_name_key", "used_name_key"),
         Index("ix_patients_birth_date_sex", "birth_date", "sex"),
+        # Name searches count and order their matches from these alone (migration 0006).
+        Index(
+            "ix_patients_birth_name_search",
+            "birth_name_key",
+            "first_name_key",
+            "id",
+            postgresql_include=["state"],
+        ),
+        Index(
+            "ix_patients_used_name_search",
+            "used_name_key",
+            "first_name_key",
+            "id",
+            postgresql_include=["state"],
+        ),
+        Index(
+            "ix_patients_first_name_search", "first_name_key", "id", postgresql_include=["state"]
+        ),
         # The id is taken from the sequence before the INSERT rather than read back with
         # RETURNING: under PostgreSQL row-level security a new identity is not readable
         # until its first file (patient_registrations) is written (migration 0004).

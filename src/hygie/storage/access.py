@@ -204,13 +204,18 @@ def find_in(
             .exists()
         )
     total = session.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
-    patients = session.scalars(
-        select(Patient)
-        .where(*conditions)
-        .order_by(Patient.birth_name_key, Patient.first_name_key, Patient.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    # The page's ids first (from the name indexes alone), then those rows only.
+    page = list(
+        session.scalars(
+            select(Patient.id)
+            .where(*conditions)
+            .order_by(Patient.birth_name_key, Patient.first_name_key, Patient.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    by_id = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(page)))}
+    patients = [by_id[i] for i in page if i in by_id]
     where: dict[int, set[int]] = {p.id: set() for p in patients}
     if where:
         for pid, est in session.execute(
