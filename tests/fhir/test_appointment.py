@@ -339,3 +339,18 @@ def test_update_refuses_what_does_not_change(site: Site, fhir: Any) -> None:
     )
     unknown = client.put("Appointment/99999", {**body, "id": "99999"})
     assert unknown.status_code == 404
+
+
+def test_a_patient_list_covers_the_actors_establishments_only(site: Site, fhir: Any) -> None:
+    """The patient also has an appointment in establishment B: Dr B sees that one only,
+    Dr A (establishment A) does not see it."""
+    with site.db.transaction() as s:
+        in_b = scheduling.book_appointment(
+            s, patient_id=site.patient, practitioner_id=site.world.physician_b,
+            establishment_id=site.world.est_b, start_at=later(site, 8), duration_min=15,
+            reason="Avis",
+        ).id  # fmt: skip
+    seen_by_b = fhir("dr.b").get("Appointment", params={"patient": site.patient}).json()
+    assert [e["resource"]["id"] for e in seen_by_b["entry"]] == [str(in_b)]
+    seen_by_a = fhir("dr.a").get("Appointment", params={"patient": site.patient}).json()
+    assert seen_by_a["total"] == 1 and seen_by_a["entry"][0]["resource"]["id"] != str(in_b)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hygie.access import audit
 from hygie.access.actor import Actor
 from hygie.access.gateway import AccessDenied, _decide, audit_entry, record_refusal
-from hygie.access.policy import Action, Category, decide
+from hygie.access.policy import Action, Category, Decision, decide
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import ValidationError
@@ -113,40 +113,44 @@ def _list(
     if filters.practitioner_id is not None:
         check_id(filters.practitioner_id, field="practitioner")
     where = _where(actor, category)
-    level = "summary"
-    if filters.patient_id is not None:
-        with gate_transaction(db, actor.establishments) as session:
-            decisions, ests = _decide(
-                session, actor, filters.patient_id, Action.READ, frozenset({category})
-            )
-        decision = decisions[category]
-        if not decision.allowed:
-            record_refusal(
-                db, actor, action=action, patient_ids=[filters.patient_id],
-                categories=[category.value], reason=decision.reason,
-            )  # fmt: skip
-            if decision.hidden:  # outside the actor's establishments: nothing to show
-                return ItemPage(total=0, offset=offset)
-            raise AccessDenied(decision.reason, patient_id=filters.patient_id)
-        where, level = where & ests, "record"
-    elif not where:
+    if filters.patient_id is None and not where:
         record_refusal(
             db, actor, action=action, patient_ids=[], categories=[category.value],
             reason=f"no role allowed to read {category.value}",
         )  # fmt: skip
         raise AccessDenied(f"your roles do not allow reading {category.value}")
-    with gate_transaction(db, where) as session:
-        total, rows = query(session, where, offset, count)
-        items = [(row.patient_id, shape(row)) for row in rows]
-        patient_ids = sorted({pid for pid, _ in items})
-        audit.record(
-            session,
-            audit_entry(actor, scope=where, action=action, outcome="allowed", level=level,
-                        patient_ids=patient_ids, categories=[category.value],
-                        record_count=len(items),
-                        details={"criteria": _said(filters), "offset": offset, "count": count,
-                                 "total": total}),
+    refused: tuple[int, Decision] | None = None
+    # One transaction decides (for a patient), reads and records.
+    with gate_transaction(db, actor.establishments) as session:
+        level = "summary"
+        if filters.patient_id is not None:
+            decisions, ests = _decide(
+                session, actor, filters.patient_id, Action.READ, frozenset({category})
+            )
+            if decisions[category].allowed:
+                where, level = where & ests, "record"
+            else:
+                refused = (filters.patient_id, decisions[category])
+        if refused is None:
+            total, rows = query(session, where, offset, count)
+            items = [(row.patient_id, shape(row)) for row in rows]
+            audit.record(
+                session,
+                audit_entry(actor, scope=where, action=action, outcome="allowed", level=level,
+                            patient_ids=sorted({pid for pid, _ in items}),
+                            categories=[category.value], record_count=len(items),
+                            details={"criteria": _said(filters), "offset": offset,
+                                     "count": count, "total": total}),
+            )  # fmt: skip
+    if refused is not None:
+        patient_id, decision = refused
+        record_refusal(
+            db, actor, action=action, patient_ids=[patient_id], categories=[category.value],
+            reason=decision.reason,
         )  # fmt: skip
+        if decision.hidden:  # outside the actor's establishments: nothing to show
+            return ItemPage(total=0, offset=offset)
+        raise AccessDenied(decision.reason, patient_id=patient_id)
     return ItemPage(total=total, offset=offset, items=items)
 
 
