@@ -17,6 +17,7 @@ from hygie.errors import HygieError
 from hygie.fhir import (  # clinical resources
     allergy,
     appointment,
+    audit_event,
     capability,
     condition,
     coverage,
@@ -41,6 +42,7 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     allergy,
     condition,
     medication,
+    audit_event,
 )
 
 
