@@ -190,3 +190,23 @@ def test_escaped_names_and_paris_time() -> None:
     assert parsed.patient.birth_name == "O^BRIEN"
     assert parsed.visit is not None and parsed.visit.admit_at is not None
     assert parsed.visit.admit_at.utcoffset() == timedelta(hours=1)  # Paris, in November
+
+
+def test_a_known_ins_with_a_new_ipp_opens_a_file_under_that_number(
+    db: Database, world: World, known: int
+) -> None:
+    from hygie.models import PatientRegistration
+    from tests.hl7.conftest import FINESS_B
+
+    both = feed_account(db, username="feed.both", establishment=FINESS_B)
+    message = adt("A04", "B-1", pid(ins=nir(sex=2), ipp="B-55", names="MARTIN^Alice^^^^^L"),
+                  pv1(klass="O", unit=""), facility=FINESS_B)  # fmt: skip
+    outcome = handle(db, both, message)
+    assert outcome.code == "AA", outcome.text
+    with db.sessions() as s:
+        files = dict(s.execute(select(PatientRegistration.establishment_id, PatientRegistration.ipp)
+                               .where(PatientRegistration.patient_id == known)).all())  # fmt: skip
+    assert files == {world.est_a: f"{known:010d}", world.est_b: "B-55"}
+    # The same patient, now sent under another number for that file: refused.
+    again = handle(db, both, message.replace("B-55", "B-56").replace("B-1", "B-2"))
+    assert again.code == "AE" and "B-55" in again.text

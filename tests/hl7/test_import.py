@@ -274,3 +274,30 @@ def test_one_refused_message_does_not_stop_the_others(
     assert acks[0]["ERR"][2] == "PID^1^3^1^1" and acks[0]["ERR"][3].startswith("204^")
     assert _patient(db, pid_).used_name == "BLEU"
     assert "1 in error" in done.stderr and "1 accepted" in done.stderr
+
+
+def test_the_admission_systems_ipp_numbers_the_file(
+    db: Database, world: World, cli: Cli, tmp_path: Path
+) -> None:
+    """A new patient sent with the IPP the establishment's admission system gave keeps it:
+    later messages find the patient by it."""
+    messages = [
+        adt("A04", "GAM-1", pid(ipp="GAM-778", names="LEBLANC^Paul^^^^^L", sex="M",
+                                birth="19700101"), pv1(klass="O", unit="")),
+        adt("A08", "GAM-2", pid(ipp="GAM-778", names="LEBLANC^Paul^^^^^L~ROUX^^^^^^D"),
+            "PV1|1|N"),
+        # The number of another patient, with another identity: refused.
+        adt("A04", "GAM-3", pid(ipp="GAM-778", names="DURAND^Zoé^^^^^L", sex="F"),
+            pv1(klass="O", unit="")),
+    ]  # fmt: skip
+    done = cli("hl7", "import", _file(tmp_path, *messages))
+    acks = done.acks()
+    assert [a["MSA"][1] for a in acks] == ["AA", "AA", "AE"], done.stderr
+    assert acks[2]["ERR"][2] == "PID^1^5^1^1" and "identity vigilance" in acks[2]["ERR"][8]
+    with db.sessions() as s:
+        paul = s.scalars(select(Patient).where(Patient.birth_name == "LEBLANC")).one()
+        assert paul.used_name == "ROUX"
+        assert s.scalars(select(PatientRegistration.ipp)
+                         .where(PatientRegistration.patient_id == paul.id)).one() == "GAM-778"  # fmt: skip
+        assert s.scalar(select(func.count()).select_from(Patient)
+                        .where(Patient.birth_name == "DURAND")) == 0  # fmt: skip

@@ -86,7 +86,8 @@ def test_messages_over_mllp_are_applied_and_acknowledged(
         client.close()
     second = MllpClient(listener)
     try:
-        admit = second.send(adt("A01", "L-4", pid(ipp=ipp.group(1)),
+        admit = second.send(adt("A01", "L-4", pid(ipp=ipp.group(1), names="LEBLANC^Paul^^^^^L",
+                                                  sex="M", birth="19700101"),
                                 pv1(admit=when(-timedelta(hours=1)))))  # fmt: skip
         assert admit["MSA"][1:3] == ["AA", "L-4"], admit
         assert admit["MSH"][8] == "ACK^A01^ACK"

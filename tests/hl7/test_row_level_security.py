@@ -49,8 +49,8 @@ def test_every_event_under_row_level_security(pg_db: Database, app_db: Database)
         ids = dict(s.execute(select(Patient.birth_name, Patient.id)).all())
     survivor, merged = f"{ids['MARTIN']:010d}", f"{ids['MARTINN']:010d}"
     steps = [
-        adt("A01", "R-3", pid(ipp=merged), pv1(admit=when(-2 * HOUR))),
-        adt("A03", "R-4", pid(ipp=merged), pv1(discharge=when(-HOUR))),
+        adt("A01", "R-3", pid(ipp=merged, names="MARTINN^Alice^^^^^L"), pv1(admit=when(-2 * HOUR))),
+        adt("A03", "R-4", pid(ipp=merged, names="MARTINN^Alice^^^^^L"), pv1(discharge=when(-HOUR))),
         adt("A08", "R-5", pid(ipp=survivor, names="MARTIN^Alice^^^^^L~BLEU^^^^^^D"), "PV1|1|N"),
         adt("A40", "R-6", pid(ipp=survivor), f"MRG|{merged}^^^^PI"),
     ]

@@ -283,15 +283,10 @@ def _establishment(session: Session, account: FeedAccount, message: FeedMessage)
 def _by_ipp(session: Session, actor: Actor, ipp: str, est: int) -> Patient | None:
     """The patient whose file bears ``ipp`` in one of the actor's establishments (that of
     the message first)."""
-    if not (ipp.isdigit() and len(ipp) <= 18):
-        return None
-    candidate = int(ipp)
-    if candidate <= 0:
-        return None
     for where in [est, *sorted(actor.establishments - {est})]:
-        reg = patient_store.registration(session, candidate, where)
-        if reg is not None and reg.ipp == ipp:
-            return session.get(Patient, candidate)
+        reg = patient_store.registration_by_ipp(session, where, ipp)
+        if reg is not None:
+            return session.get(Patient, reg.patient_id)
     return None
 
 
@@ -302,19 +297,21 @@ def _find(
     ins_hash = patients.nir_lookup_hash(who.ins) if who.ins else None
     if who.ipp:
         found = _by_ipp(session, actor, who.ipp, est)
-        if found is None:
+        if found is None and not creating:
             raise NotFoundError(
                 f"no patient with IPP {who.ipp} in the account's establishments", field="ipp"
             )
-        if ins_hash is not None and found.nir_hash is not None and found.nir_hash != ins_hash:
-            raise ConflictError(
-                "the IPP and the INS designate two different identities", field="ins"
-            )
-        return found
+        if found is not None:
+            if ins_hash is not None and found.nir_hash not in (None, ins_hash):
+                raise ConflictError(
+                    "the IPP and the INS designate two different identities", field="ins"
+                )
+            return found
+        # A new IPP from the establishment's admission system: its file is to be opened.
     if ins_hash is not None:
         found = patient_store.by_nir_hash(session, ins_hash)
         if found is not None and store.establishments_of(session, found.id) & actor.establishments:
-            _check_same_person(found, who)
+            _check_same_person(found, who, by="ins")
             return found
         if found is not None and creating:
             raise ConflictError(
@@ -328,23 +325,25 @@ def _find(
                         field="ipp" if who.ipp or not who.ins else "ins")  # fmt: skip
 
 
-def _check_same_person(found: Patient, who: FeedPatient) -> None:
-    """An identity found by its INS alone must have the birth traits the message gives:
-    otherwise the INS was mistyped or usurped, and identity vigilance has to look."""
+def _check_same_person(found: Patient, who: FeedPatient, *, by: str) -> None:
+    """The identity found (``by`` its INS or IPP) must have the birth traits the message
+    gives: otherwise the identifier was mistyped or usurped, or the identity needs a
+    correction (an A08), and identity vigilance has to look."""
     differing = [
-        name
-        for name, ours, theirs in (
-            ("birth name", found.birth_name_key, search_key(who.birth_name or "")),
-            ("birth date", found.birth_date, who.birth_date),
-            ("sex", found.sex.value, who.sex),
+        (name, label)
+        for name, label, ours, theirs in (
+            ("birth_name", "birth name", found.birth_name_key, search_key(who.birth_name or "")),
+            ("birth_date", "birth date", found.birth_date, who.birth_date),
+            ("sex", "sex", found.sex.value, who.sex),
         )
         if theirs and ours != theirs
     ]
     if differing:
         raise ValidationError(
-            "the INS belongs to an identity whose " + ", ".join(differing) + " differ(s) "
-            "from the message's: refused for identity vigilance",
-            field="ins",
+            f"the identity of this {by.upper()} has another "
+            + " and ".join(label for _n, label in differing)
+            + " than the message: refused for identity vigilance (an A08 corrects an identity)",
+            field=by if by == "ins" else differing[0][0],
         )
 
 
@@ -379,28 +378,27 @@ def _register_or_create(
             birth_first_names=list(who.birth_first_names), sex=who.sex,
             birth_date=who.birth_date, nir=who.ins, birth_place_code=who.birth_place_code,
             used_name=who.used_name or None, used_first_name=who.used_first_name or None,
-            contact=_contact(None, who.contact), recorded_by_id=actor.user_id,
+            contact=_contact(None, who.contact), recorded_by_id=actor.user_id, ipp=who.ipp,
         )  # fmt: skip
         more: dict[str, Any] = {"created": True}
         if created.possible_duplicates:
             more["possible_duplicates"] = created.possible_duplicates
         return created.patient, created.ipp, more
     patient = patients.active_patient(session, found.id)
-    ipp = patients.ensure_registered(session, patient_id=patient.id, establishment_id=est)
+    _check_same_person(patient, who, by="ipp" if who.ipp else "ins")
+    known_ipp = who.ipp is not None and any(
+        reg.ipp == who.ipp for reg in patient_store.registrations(session, patient.id)
+    )
+    if who.ipp is not None and not known_ipp:  # found by INS, with the IPP of a new file
+        ipp = patients.register_with_ipp(session, patient_id=patient.id, establishment_id=est,
+                                         ipp=who.ipp, recorded_by_id=actor.user_id)  # fmt: skip
+    else:
+        ipp = patients.ensure_registered(session, patient_id=patient.id, establishment_id=est)
     more = {"created": False}
     if who.contact:
         patients.update_contact(session, patient_id=patient.id,
                                 contact=_contact(patient, who.contact),
                                 recorded_by_id=actor.user_id)  # fmt: skip
-    # Identity traits change only by A08 (an update): here they are compared, not applied.
-    differing = [
-        name for name, value in (
-            ("birth_name", who.birth_name), ("sex", who.sex), ("birth_date", who.birth_date),
-        )
-        if value is not None and str(getattr(patient, name)).upper() != str(value).upper()
-    ]  # fmt: skip
-    if differing:
-        more["identity_differences_ignored"] = differing
     return patient, ipp, more
 
 

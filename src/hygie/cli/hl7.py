@@ -19,11 +19,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hygie.errors import ValidationError
+
+if TYPE_CHECKING:
+    from hygie.access.feed import FeedAccount
+    from hygie.db import Database
 
 hl7_app = typer.Typer(help="HL7 v2.5 ADT feed (files and MLLP listener).", no_args_is_help=True)
 
@@ -69,7 +73,8 @@ def split_messages(text: str) -> list[str]:
     return ["\r".join(lines) for lines in messages]
 
 
-def _prepare(account: str | None, establishment: str | None):  # type: ignore[no-untyped-def]
+def _prepare(account: str | None, establishment: str | None) -> tuple[Database, FeedAccount]:
+    """The database (keys checked) and the feed's account, or a clear error."""
     from hygie.access.feed import feed_account
     from hygie.cli.main import _load_or_fail, _open
     from hygie.config import Settings

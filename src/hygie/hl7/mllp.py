@@ -23,16 +23,21 @@ LOG = logging.getLogger("hygie.hl7")
 Handler = Callable[[str], str]  # a message in, its acknowledgement out (ER7 text)
 
 
-def frame(text: str) -> bytes:
-    return START + text.encode("utf-8") + END
+def frame(text: str, encoding: str = "utf-8") -> bytes:
+    return START + text.encode(encoding, errors="replace") + END
 
 
 def decode(payload: bytes) -> str:
     """UTF-8, else ISO 8859-1 (MSH-18 "8859/1", the usual charset of French feeds)."""
+    return payload.decode(encoding_of(payload))
+
+
+def encoding_of(payload: bytes) -> str:
     try:
-        return payload.decode("utf-8")
+        payload.decode("utf-8")
     except UnicodeDecodeError:
-        return payload.decode("latin-1")
+        return "latin-1"
+    return "utf-8"
 
 
 def split_frames(buffer: bytes) -> tuple[list[bytes], bytes]:
@@ -68,9 +73,10 @@ class _Connection(socketserver.BaseRequestHandler):
             buffer += chunk
             payloads, buffer = split_frames(buffer)
             for payload in payloads:
-                ack = self.server.on_message(decode(payload))
+                encoding = encoding_of(payload)  # answered in the sender's character set
+                ack = self.server.on_message(payload.decode(encoding))
                 try:
-                    sock.sendall(frame(ack))
+                    sock.sendall(frame(ack, encoding))
                 except OSError:
                     return
             if len(buffer) > MAX_FRAME:

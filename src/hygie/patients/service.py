@@ -117,11 +117,14 @@ def create_patient(
     attending_physician_id: int | None = None,
     recorded_by_id: int | None = None,
     today: date | None = None,
+    ipp: str | None = None,
 ) -> PatientCreated:
     """Create an identity and its file in one establishment.
 
     The same NIR twice is refused; an identity with the same birth name, first name and
-    birth date as an existing one is created but flagged as a probable duplicate."""
+    birth date as an existing one is created but flagged as a probable duplicate. ``ipp``:
+    the number the establishment's admission system gave the file (an interface), instead
+    of one Hygie makes."""
     today = today or local_date(datetime.now(UTC))
     check_day(birth_date, field="birth_date")
     common.get(
@@ -144,6 +147,7 @@ def create_patient(
     details = (contact or Contact()).cleaned()
     if attending_physician_id is not None:
         _check_physician(session, attending_physician_id, field_name="attending_physician_id")
+    given_ipp = check_ipp(session, establishment_id=establishment_id, ipp=ipp) if ipp else None
 
     nir_hash = nir_lookup_hash(parsed_nir.value) if parsed_nir else None
     if nir_hash is not None:
@@ -188,7 +192,7 @@ def create_patient(
             possible_duplicate_of_id=duplicates[0] if duplicates else None,
         ),
     )
-    ipp = _register(session, patient.id, establishment_id)
+    ipp = _register(session, patient.id, establishment_id, given_ipp)
     _event(
         session,
         patient.id,
@@ -236,8 +240,10 @@ def check_registered(session: Session, *, patient_id: int, establishment_id: int
         )
 
 
-def _register(session: Session, patient_id: int, establishment_id: int) -> str:
-    ipp = f"{patient_id:010d}"
+def _register(
+    session: Session, patient_id: int, establishment_id: int, ipp: str | None = None
+) -> str:
+    ipp = ipp or f"{patient_id:010d}"
     common.add(
         session,
         PatientRegistration(patient_id=patient_id, establishment_id=establishment_id, ipp=ipp),
@@ -668,3 +674,52 @@ def _plain(value: object) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+_IPP_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")
+
+
+def check_ipp(session: Session, *, establishment_id: int, ipp: str) -> str:
+    """An IPP given by the establishment's admission system: 1 to 20 letters or digits, no
+    other file of the establishment bearing it."""
+    value = ipp.strip()
+    if not _IPP_RE.match(value):
+        raise ValidationError(
+            "an IPP is 1 to 20 letters, digits, dots, dashes or underscores", field="ipp"
+        )
+    if store.registration_by_ipp(session, establishment_id, value) is not None:
+        raise ConflictError("another file of this establishment bears this IPP", field="ipp")
+    return value
+
+
+def register_with_ipp(
+    session: Session,
+    *,
+    patient_id: int,
+    establishment_id: int,
+    ipp: str,
+    recorded_by_id: int | None = None,
+) -> str:
+    """Open the patient's file in the establishment under the IPP its admission system
+    gave (an interface); a file the patient already has there must bear that IPP."""
+    patient = _active_patient(session, patient_id)
+    common.get(
+        session, Establishment, establishment_id, what="establishment", field="establishment_id"
+    )
+    existing = store.registration(session, patient.id, establishment_id)
+    if existing is not None:
+        if existing.ipp != ipp.strip():
+            raise ConflictError(
+                f"the patient's file in this establishment bears IPP {existing.ipp}", field="ipp"
+            )
+        return existing.ipp
+    value = check_ipp(session, establishment_id=establishment_id, ipp=ipp)
+    _register(session, patient.id, establishment_id, value)
+    _event(
+        session,
+        patient.id,
+        "registered",
+        recorded_by_id,
+        {"establishment_id": establishment_id, "ipp": "given by the establishment"},
+    )
+    return value

@@ -106,6 +106,18 @@ def registration(
     return session.get(PatientRegistration, (patient_id, establishment_id))
 
 
+def registration_by_ipp(
+    session: Session, establishment_id: int, ipp: str
+) -> PatientRegistration | None:
+    """The file that bears ``ipp`` in the establishment (IPPs are unique per establishment)."""
+    return session.scalars(
+        select(PatientRegistration).where(
+            PatientRegistration.establishment_id == establishment_id,
+            PatientRegistration.ipp == ipp,
+        )
+    ).first()
+
+
 def registrations(session: Session, patient_id: int) -> Sequence[PatientRegistration]:
     return session.scalars(
         select(PatientRegistration).where(PatientRegistration.patient_id == patient_id)
@@ -192,15 +204,24 @@ def load_record(
     *,
     parts: frozenset[str] = RECORD_PARTS,
     item_id: int | None = None,
+    files: Sequence[PatientRegistration] | None = None,
     notes_limit: int = 50,
     appointments_limit: int = 20,
 ) -> PatientRecord | None:
     """The patient's record; only the ``parts`` asked for are read (the others are left
     empty), so that a read of one block costs that block's queries. ``item_id``: read only
-    that item of the clinical, scheduling or stay parts asked for (one FHIR resource)."""
-    patient = session.get(Patient, patient_id)
-    if patient is None:
+    that item of the clinical, scheduling or stay parts asked for (one FHIR resource).
+    ``files``: the patient's registrations, when the caller has read them already."""
+    # The identity and its death declaration, if any, in one statement.
+    found = session.execute(
+        select(Patient, DeathDeclaration)
+        .outerjoin(DeathDeclaration, DeathDeclaration.patient_id == Patient.id)
+        .where(Patient.id == patient_id)
+    ).first()
+    if found is None:
         return None
+    patient, death = found
+    files = registrations(session, patient_id) if files is None else files
 
     def rows(part: str, query: Select[M]) -> Sequence[M]:
         if part not in parts:
@@ -212,10 +233,10 @@ def load_record(
 
     return PatientRecord(
         patient=patient,
-        registrations=registrations(session, patient_id),
+        registrations=files,
         amo=amo_coverages(session, patient_id) if "coverage" in parts else (),
         amc=amc_coverages(session, patient_id) if "coverage" in parts else (),
-        death=death_of(session, patient_id) if "identity" in parts else None,
+        death=death if "identity" in parts else None,
         allergies=rows(
             "allergies",
             select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id),
