@@ -29,7 +29,8 @@ def cover(site: Site) -> dict[str, list[int]]:
             patients.record_amo_coverage(
                 s, patient_id=site.patient, regime_code="01", fund_code="921",
                 fund_name="CPAM des Hauts-de-Seine", insured_nir=nir(sex=1, order=7),
-                beneficiary="dependant", valid_from=date(2010, 1, 1), valid_until=date(2023, 12, 31),
+                beneficiary="dependant", valid_from=date(2010, 1, 1),
+                valid_until=date(2023, 12, 31),
             ).id,
         ]  # fmt: skip
         amc = [
@@ -122,3 +123,13 @@ def test_refusals(site: Site, fhir: Any, cover: dict[str, list[int]]) -> None:
     assert empty.status_code == 200 and empty.json()["total"] == 0
     assert events_after(site.db, before)[-1].outcome == "denied"
     assert outside.get(f"Coverage/amo-{cover['amo'][0]}").status_code == 404
+
+
+def test_the_mapper_tells_the_kind_from_the_item() -> None:
+    from hygie.fhir.coverage import to_resource
+
+    amo = {"id": 4, "regime": "01", "fund_code": "751", "fund": "CPAM", "beneficiary": "insured",
+           "valid_from": "2024-01-01", "valid_until": None}  # fmt: skip
+    amc = {"id": 4, "organism_number": "75123456", "organism": "Mutuelle",
+           "member_number": None, "valid_from": "2024-01-01", "valid_until": None}  # fmt: skip
+    assert to_resource(amo, 9)["id"] == "amo-4" and to_resource(amc, 9)["id"] == "amc-4"

@@ -212,8 +212,8 @@ def find_posts(
 ) -> Found[Post]:  # fmt: skip
     """Professionals' roles, for one professional and / or one establishment."""
     day = today or local_date(datetime.now(UTC))
-    criteria = {k: v for k, v in {"practitioner": professional_id,
-                                  "organization": establishment_id}.items() if v is not None}  # fmt: skip
+    asked = {"practitioner": professional_id, "organization": establishment_id}
+    criteria = {k: v for k, v in asked.items() if v is not None}
     details: dict[str, Any] = {"resource": "practitioner role", "criteria": criteria}
     _allowed(db, actor, action, details)
     count = max(0, min(count, MAX_PAGE))
@@ -255,6 +255,6 @@ def find_establishments(
             if (key is None or key in search_key(e.name)) and (finess is None or e.finess == finess)
         ]  # fmt: skip
         page = every[offset : offset + count]
-        _record(session, actor, action=action, outcome="allowed", count=len(page),
-                details={**details, "offset": offset, "count": count, "total": len(every)})  # fmt: skip
+        said = {**details, "offset": offset, "count": count, "total": len(every)}
+        _record(session, actor, action=action, outcome="allowed", count=len(page), details=said)
     return Found(len(every), offset, page)

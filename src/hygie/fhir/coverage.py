@@ -45,9 +45,10 @@ SEARCH_PARAMS = frozenset(p.name for p in SPEC.search_params)
 router = APIRouter()
 
 
-def to_resource(item: dict[str, Any], patient_id: int, kind: str) -> dict[str, Any]:
-    """A coverage of the chart's ``coverage`` block (``kind``: "amo" or "amc") as a FHIR
-    Coverage."""
+def to_resource(item: dict[str, Any], patient_id: int, kind: str | None = None) -> dict[str, Any]:
+    """A coverage of the chart's ``coverage`` block (``kind``: "amo" or "amc"; by default
+    told from the item, an AMO having a fund) as a FHIR Coverage."""
+    kind = kind or ("amo" if "fund_code" in item else "amc")
     patient = {"reference": f"Patient/{patient_id}"}
     resource: dict[str, Any] = {
         "resourceType": "Coverage",
