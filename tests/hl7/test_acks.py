@@ -121,6 +121,9 @@ def test_application_errors(db: Database, world: World, account: FeedAccount, kn
         (adt("A04", "E8", pid(ins=nir(sex=1, yy=70, mm=1), names="LEBLANC^Paul^^^^^L",
                               sex="M", birth="19700101"), pv1(klass="O")),
          "PID^1^3^1^1", "205"),
+        # A new patient whose admission is refused: the patient is not created either.
+        (adt("A01", "E9", pid(names="NOUVEAU^Jean^^^^^L", sex="M", birth="19900101"),
+             pv1(admit=when(2 * HOUR))), "PV1^1^44", "207"),
     ]  # fmt: skip
     with db.transaction() as s:
         patients.create_patient(
@@ -141,7 +144,9 @@ def test_application_errors(db: Database, world: World, account: FeedAccount, kn
         outcomes = list(s.execute(
             select(AuditEvent.details, AuditEvent.outcome).where(AuditEvent.how == "hl7")
             .order_by(AuditEvent.id)))  # fmt: skip
-    assert [(d["control_id"], o) for d, o in outcomes] == [(f"E{n}", "failed") for n in range(1, 9)]
+    assert [(d["control_id"], o) for d, o in outcomes] == [
+        (f"E{n}", "failed") for n in range(1, 10)
+    ]
 
 
 def test_the_same_ins_is_the_same_patient(db: Database, world: World, account: FeedAccount,

@@ -91,12 +91,23 @@ def test_messages_over_mllp_are_applied_and_acknowledged(
                                 pv1(admit=when(-timedelta(hours=1)))))  # fmt: skip
         assert admit["MSA"][1:3] == ["AA", "L-4"], admit
         assert admit["MSH"][8] == "ACK^A01^ACK"
+        paul = pid(ipp=ipp.group(1), names="LEBLANC^Paul^^^^^L", sex="M", birth="19700101")
+        out = second.send(adt("A03", "L-5", paul, pv1(discharge=when(-timedelta(minutes=5)))))
+        assert out["MSA"][1:3] == ["AA", "L-5"], out
+        twin = second.send(adt("A04", "L-6", pid(ipp="DUP-1", names="LEBLANC^Paul^^^^^L",
+                                                 sex="M", birth="19700101"), pv1(klass="O")))  # fmt: skip
+        assert twin["MSA"][1:3] == ["AA", "L-6"], twin
+        merge = second.send(adt("A40", "L-7", paul, "MRG|DUP-1^^^^PI"))
+        assert merge["MSA"][1:3] == ["AA", "L-7"], merge
     finally:
         second.close()
 
     with db.sessions() as s:
-        patient = s.scalars(select(Patient).where(Patient.birth_name == "LEBLANC")).one()
+        patient, duplicate = s.scalars(select(Patient).where(Patient.birth_name == "LEBLANC")
+                                       .order_by(Patient.id)).all()  # fmt: skip
         assert patient.used_name == "ROUX"
+        assert (duplicate.state.value, duplicate.merged_into_id) == ("merged", patient.id)
+        assert s.scalars(select(Encounter.status)).one().value == "finished"
         assert s.scalars(select(Encounter.patient_id)).one() == patient.id
         events = list(s.execute(select(AuditEvent.action, AuditEvent.outcome,
                                        AuditEvent.username, AuditEvent.details)
@@ -106,4 +117,7 @@ def test_messages_over_mllp_are_applied_and_acknowledged(
         ("hl7.adt.a08", "allowed", "feed.gam", "L-2"),
         ("hl7.message", "failed", "feed.gam", "L-3"),
         ("hl7.adt.a01", "allowed", "feed.gam", "L-4"),
+        ("hl7.adt.a03", "allowed", "feed.gam", "L-5"),
+        ("hl7.adt.a04", "allowed", "feed.gam", "L-6"),
+        ("hl7.adt.a40", "allowed", "feed.gam", "L-7"),
     ]
