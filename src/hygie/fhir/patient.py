@@ -28,7 +28,7 @@ from hygie.fhir.params import (
     reference_id,
     split_token,
 )
-from hygie.fhir.spec import ResourceSpec, SearchParam
+from hygie.fhir.spec import Operation, ResourceSpec, SearchParam
 from hygie.fhir.versions import check_if_match, versioned
 from hygie.fhir.wire import fhir_response
 from hygie.fhir.writing import parse_resource
@@ -47,6 +47,14 @@ SPEC = ResourceSpec(
             "identifier",
             "token",
             f"{systems.INS_NIR}|NIR, or {systems.IPP_PREFIX}FINESS|file number",
+        ),
+    ),
+    operations=(  # served by hygie.fhir.everything
+        Operation(
+            "everything",
+            "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+            "the Patient and every resource of the record the caller may see (one audited "
+            "read; withheld blocks named in an OperationOutcome entry); _count and _offset",
         ),
     ),
     documentation=(

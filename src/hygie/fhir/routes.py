@@ -22,6 +22,7 @@ from hygie.fhir import (  # clinical resources
     condition,
     coverage,
     encounter,
+    everything,
     medication,
     organization,
     outcome,
@@ -43,11 +44,13 @@ RESOURCE_MODULES: tuple[ModuleType, ...] = (
     condition,
     medication,
     audit_event,
+    everything,
 )
 
 
 def specs() -> list[ResourceSpec]:
-    return [module.SPEC for module in RESOURCE_MODULES]
+    # A module may serve an operation of a type declared by another (no SPEC of its own).
+    return [module.SPEC for module in RESOURCE_MODULES if hasattr(module, "SPEC")]
 
 
 def build(parent: FastAPI) -> FastAPI:
