@@ -8,6 +8,10 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from hygie.access.gateway import BREAK_GLASS_REASONS
+from hygie.access.history import REVIEW_OUTCOMES
+from hygie.auth.tokens import SCOPES
+
 _TEXT = 4000  # generous bound for free text; the services apply the real limits
 
 
@@ -16,6 +20,16 @@ class Body(BaseModel):
 
 
 class SignIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"username": "dr.a", "password": "a long passphrase of your own", "totp": "123456"}
+            ]
+        },
+    )
+
     username: str = Field(max_length=200)
     password: str = Field(max_length=1024)
     totp: str | None = Field(default=None, max_length=16)
@@ -36,17 +50,42 @@ class Enrol(SignIn):
 
 
 class TokenRequest(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"ttl": 3600, "scope": "read"}]},
+    )
+
     # Bounded only so that an absurd number cannot overflow a date; tokens.check_ttl says
     # what is allowed.
     ttl: StrictInt = Field(default=3600, ge=-(2**31), le=2**31, description="seconds")
-    scope: str = Field(default="read", max_length=10, description="read or write")
+    scope: str = Field(
+        default="read", max_length=10, description="read or write",
+        json_schema_extra={"enum": list(SCOPES)},
+    )  # fmt: skip
 
 
 class BreakGlassRequest(Body):
-    reason_code: str = Field(max_length=40)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"reason_code": "emergency", "reason_text": "Malaise en salle d'attente"}]
+        },
+    )
+
+    reason_code: str = Field(max_length=40, json_schema_extra={"enum": list(BREAK_GLASS_REASONS)})
     reason_text: str = Field(max_length=_TEXT)
 
 
 class ReviewRequest(Body):
-    verdict: str = Field(max_length=20, description="justified or unjustified")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"verdict": "justified", "comment": "Urgence vitale confirmée"}]
+        },
+    )
+
+    verdict: str = Field(max_length=20, json_schema_extra={"enum": list(REVIEW_OUTCOMES)})
     comment: str = Field(max_length=_TEXT)
