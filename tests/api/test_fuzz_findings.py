@@ -17,3 +17,16 @@ def test_break_glass_reason_fits_the_trail(site: Site) -> None:
     assert refused.json()["field"] == "reason_text"
     opened = client.post(url, json={"reason_code": "emergency", "reason_text": "é" * 500})
     assert opened.status_code == 201, opened.text
+
+
+def test_a_body_that_is_not_utf8_is_not_json(site: Site) -> None:
+    """FastAPI answered bytes it could not decode with its own 400 'There was an error
+    parsing the body'; they are as much 'not JSON' as a stray brace."""
+    client = bearer(site, issue(site, "ide.a", scope="write")["token"])
+    answer = client.post(
+        f"/api/patients/{site.patient}/break-glass",
+        content=b'{"reason_code": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {"error": "the body is not valid JSON", "field": None}
