@@ -89,7 +89,8 @@ def read_patient(reader: Reader, pid: Any, trigger: str,
     contact, birth_place = _contact(reader, pid, locations)
     # Where to point a domain error about a value the message did not carry.
     for name, number in (("birth_name", 5), ("birth_first_names", 5), ("sex", 8),
-                         ("birth_date", 7), ("ipp", 3), ("ins", 3), ("nir", 3)):  # fmt: skip
+                         ("birth_date", 7), ("ipp", 3), ("ins", 3), ("nir", 3),
+                         ("patient_id", 3)):  # fmt: skip
         locations.setdefault(name, Location("PID", 1, number))
     return FeedPatient(
         ipp=ipp, ins=ins, birth_name=names.get("birth_name"),
