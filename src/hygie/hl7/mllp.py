@@ -74,7 +74,11 @@ class _Connection(socketserver.BaseRequestHandler):
             payloads, buffer = split_frames(buffer)
             for payload in payloads:
                 encoding = encoding_of(payload)  # answered in the sender's character set
-                ack = self.server.on_message(payload.decode(encoding))
+                try:
+                    ack = self.server.on_message(payload.decode(encoding))
+                except Exception:  # e.g. the database is gone: no ACK, the sender resends
+                    LOG.exception("MLLP message from %s not handled: connection closed", peer)
+                    return
                 try:
                     sock.sendall(frame(ack, encoding))
                 except OSError:
