@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hygie.errors import NotFoundError
 from hygie.kit.time import local_date
-from hygie.models import Role
+from hygie.models import Role, User
 from hygie.storage import staff as staff_store
 
 HOW = frozenset({"web", "api", "cli", "hl7", "export", "system"})
@@ -60,11 +60,14 @@ def load_actor(
     user_agent: str | None = None,
     purpose: str | None = None,
     now: datetime | None = None,
+    user: User | None = None,
 ) -> Actor:
-    """The actor for an authenticated account (the caller has authenticated it)."""
+    """The actor for an authenticated account (the caller has authenticated it). ``user``:
+    the account's row when the caller has it already (saves looking it up again)."""
     if how not in HOW:
         raise ValueError(f"unknown channel {how!r}")
-    user = staff_store.user_by_username(session, username)
+    if user is None or user.username != username:
+        user = staff_store.user_by_username(session, username)
     if user is None or not user.active:
         raise NotFoundError("no such active account", field="username")
     today = local_date(now or datetime.now(UTC))

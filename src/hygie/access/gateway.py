@@ -185,12 +185,14 @@ def _decide(
     patient_id: int,
     action: Action,
     categories: frozenset[Category] = ALL_CATEGORIES,
+    ests: frozenset[int] | None = None,
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
     """The decision for each of ``categories`` on one patient, in ``session``. The care
     relationship and break-the-glass grants are looked up only when clinical content is
     asked for and the actor holds a role there."""
     now = datetime.now(UTC)
-    ests = store.establishments_of(session, patient_id)
+    if ests is None:  # where the patient has a file (the caller may have read it already)
+        ests = store.establishments_of(session, patient_id)
     roles = actor.roles_in(ests)
     relation, glass = None, None
     if roles and categories & CLINICAL:
@@ -258,13 +260,17 @@ def read_chart(
     refused: Decision | None = None
     # One transaction decides, reads and records: the audit event commits with the read.
     with gate_transaction(db, actor.establishments) as session:
-        decisions, ests = _decide(session, actor, patient_id, Action.READ, categories)
+        files = patient_store.registrations(session, patient_id)
+        ests = frozenset(f.establishment_id for f in files)
+        decisions, ests = _decide(session, actor, patient_id, Action.READ, categories, ests)
         allowed = [c for c, d in decisions.items() if d.allowed]
         refused = next((decisions[c] for c in sorted(require) if not decisions[c].allowed), None)
         record = None
         if allowed and refused is None:
             parts = frozenset(c.value for c in allowed)
-            record = patient_store.load_record(session, patient_id, parts=parts, item_id=item_id)
+            record = patient_store.load_record(
+                session, patient_id, parts=parts, item_id=item_id, files=files
+            )
         if record is not None:
             for category, decision in decisions.items():
                 if category in CLINICAL and not decision.allowed:

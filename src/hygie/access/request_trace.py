@@ -14,7 +14,7 @@ from contextvars import ContextVar
 _events: ContextVar[list[int] | None] = ContextVar("hygie_request_events", default=None)
 
 
-def begin() -> list[int]:
+def start() -> list[int]:
     """Start tracing the current request; returns the list its events will be added to."""
     events: list[int] = []
     _events.set(events)

@@ -165,6 +165,7 @@ def from_bearer(
             actor = load_actor(
                 session, username=user.username, how=how, token_id=token.id,
                 token_scope=token.scope, ip=client.ip, user_agent=client.user_agent, now=now,
+                user=user,
             )  # fmt: skip
     except _MfaPending as pending:
         # The allowed use was rolled back with the unit of work: record the refusal alone.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hygie.auth import trail
 from hygie.auth.errors import TOKEN_INVALID, AuthenticationFailed, ScopeDenied
 from hygie.errors import ValidationError
-from hygie.models import ApiToken, User
+from hygie.models import ApiToken, Credential, User
 
 PREFIX = "hyg_"
 SCOPES = ("read", "write")
@@ -121,9 +121,12 @@ def verify_token(
     are always recorded here. Whoever passes it must record every request it serves."""
     found = None
     if secret.startswith(PREFIX):
+        # The account's credential comes along (into the session's identity map): the
+        # caller checks its second factor next, with no query of its own.
         found = session.execute(
-            select(ApiToken, User)
+            select(ApiToken, User, Credential)
             .join(User, User.id == ApiToken.user_id)
+            .outerjoin(Credential, Credential.user_id == User.id)
             .where(ApiToken.token_hash == _digest(secret))
         ).first()
     if found is None:
@@ -138,7 +141,7 @@ def verify_token(
             reason="unknown token",
         )
         raise AuthenticationFailed(TOKEN_INVALID)
-    token, user = found
+    token, user, _credential = found
     problem = None
     if token.revoked_at is not None:
         problem = "revoked token"

@@ -67,7 +67,7 @@ def build(parent: FastAPI) -> FastAPI:
     ) -> Response:
         """Each request with a valid token leaves one event at least: the gate's, or,
         for a request refused before it (a bad parameter), one written here."""
-        events = request_trace.begin()
+        events = request_trace.start()
         try:
             response = await call_next(request)
         except Exception:
