@@ -16,7 +16,7 @@ from hygie.hl7.parse import parse, read_header
 from hygie.models import AuditEvent, Encounter, IdentityEvent, Patient
 from hygie.patients import service as patients
 from tests.factories import World, nir
-from tests.hl7.conftest import FINESS_A, adt, pid, pv1, when
+from tests.hl7.conftest import FINESS_A, RPPS_A, adt, pid, pv1, when
 
 HOUR = timedelta(hours=1)
 
@@ -147,6 +147,17 @@ def test_application_errors(db: Database, world: World, account: FeedAccount, kn
     assert [(d["control_id"], o) for d, o in outcomes] == [
         (f"E{n}", "failed") for n in range(1, 10)
     ]
+
+
+def test_the_doctor_may_be_named_by_the_national_identifier(
+    db: Database, world: World, account: FeedAccount, known: int
+) -> None:
+    """PV1-7 as IHE PAM France writes it: "8" + the RPPS number."""
+    message = adt("A01", "PS-1", pid(ipp=f"{known:010d}"),
+                  pv1(admit=when(-HOUR), doctor="8" + RPPS_A))  # fmt: skip
+    assert handle(db, account, message).code == "AA"
+    with db.sessions() as s:
+        assert s.scalars(select(Encounter.responsible_id)).one() == world.physician
 
 
 def test_the_same_ins_is_the_same_patient(db: Database, world: World, account: FeedAccount,

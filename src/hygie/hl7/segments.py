@@ -261,7 +261,7 @@ def read_visit(
                       or reader.text(component(reps[0], "CE", 1)) or None)  # fmt: skip
             locations["reason"] = Location("PV2", 1, 3)
     visit = FeedVisit(
-        department_code=unit, bed=bed, responsible_rpps=doctor, admit_at=admit_at,
+        department_code=unit, bed=bed, responsible_rpps=_rpps(doctor), admit_at=admit_at,
         discharge_at=discharge_at, visit_number=visit_number or None, reason=reason,
         destination=destination,
     )  # fmt: skip
@@ -279,3 +279,11 @@ def read_merged(reader: Reader, mrg: Any, locations: dict[str, Location]) -> str
     raise rejected(e.REQUIRED_FIELD_MISSING,
                    "MRG-1 (the merged identity's IPP, type PI) is missing",
                    Location("MRG", 1, 1, 1, 1))  # fmt: skip
+
+
+def _rpps(value: str | None) -> str | None:
+    """The RPPS number of XCN-1: as such (11 digits), or as the national health
+    professional identifier of the French IHE PAM profile, "8" followed by the RPPS."""
+    if value and len(value) == 12 and value.startswith("8") and value.isdigit():
+        return value[1:]
+    return value
