@@ -4,6 +4,7 @@ care relationship) are 403 and audited."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -149,3 +150,52 @@ def test_bad_conditions_are_refused_with_nothing_written(
     answer = client.post("Condition", body)
     assert answer.status_code == status, answer.text
     assert client.get("Condition", params={"patient": site.patient}).json()["total"] == 0
+
+
+def test_metadata_declares_the_clinical_resources(site: Site, fhir: Any) -> None:
+    body = fhir("dr.a").get("metadata").json()
+    declared = {r["type"]: r for r in body["rest"][0]["resource"]}
+    for kind in ("AllergyIntolerance", "Condition", "MedicationRequest"):
+        assert {i["code"] for i in declared[kind]["interaction"]} == {
+            "read", "search-type", "create", "update",
+        }  # fmt: skip
+        assert [p["name"] for p in declared[kind]["searchParam"]] == ["patient"]
+    assert {i["code"] for i in declared["AuditEvent"]["interaction"]} == {"read", "search-type"}
+    assert {p["name"] for p in declared["AuditEvent"]["searchParam"]} == {
+        "patient",
+        "agent",
+        "date",
+    }
+
+
+def test_a_refused_update_changes_nothing(site: Site, fhir: Any) -> None:
+    """The gate write validates everything before changing anything: a good status with a
+    bad onset leaves the status as it was, and the attempt is recorded as failed."""
+    from hygie.access import writes_clinical
+    from hygie.access.actor import load_actor
+    from hygie.errors import ValidationError
+
+    client = fhir("dr.a", "write")
+    body = client.post("Condition", condition(site.patient)).json()
+    with site.db.sessions() as s:
+        doctor = load_actor(s, username="dr.a", how="cli")
+    before = site.last_event_id()
+    with pytest.raises(ValidationError):
+        writes_clinical.update_condition(
+            site.db, doctor, condition_id=int(body["id"]), status="resolved",
+            onset_date=date(2999, 1, 1),
+        )  # fmt: skip
+    after = client.get(f"Condition/{body['id']}").json()
+    assert after["clinicalStatus"]["coding"][0]["code"] == "active"
+    assert after["onsetDateTime"] == "2019-04-01"
+    (failed,) = [e for e in events_after(site.db, before) if e.action == "condition.update"]
+    assert failed.outcome == "failed" and "onset_date" in (failed.reason or "")
+    found = client.get("AllergyIntolerance", params={"patient": site.patient}).json()
+    allergy_id = int(found["entry"][0]["resource"]["id"])
+    with pytest.raises(ValidationError):
+        writes_clinical.update_allergy(
+            site.db, doctor, allergy_id=allergy_id, status="resolved", severity="deadly"
+        )
+    allergy = client.get(f"AllergyIntolerance/{allergy_id}").json()
+    assert allergy["clinicalStatus"]["coding"][0]["code"] == "active"
+    assert allergy["reaction"][0]["severity"] == "severe"
