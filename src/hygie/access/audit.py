@@ -107,9 +107,12 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
     if session.get_bind().dialect.name == "postgresql":
         from hygie.access import trail_pg
 
-        # One statement writes the event and takes the head if it is free (``trail_pg``).
-        event_id, head = trail_pg.write_event(session, values)
-        sealing.seal_locked(session, head)
+        if sealing.deferred():  # this process's background sealer chains it
+            event_id = trail_pg.write_event_only(session, values)
+        else:
+            # One statement writes the event and takes the head if it is free.
+            event_id, head = trail_pg.write_event(session, values)
+            sealing.seal_locked(session, head)
     else:
         event_id = _write(session, values)
         sealing.seal(session)

@@ -36,6 +36,17 @@ WRITE = (
     "SELECT event.id, head.seq, head.hash, head.snapshot, pg_current_snapshot()::text, "
     "pg_current_xact_id()::text FROM event LEFT JOIN head ON true"
 )
+# The same without the head, for a process whose background sealer chains the events.
+WRITE_ONLY = (
+    "WITH event AS (INSERT INTO audit_events ("  # noqa: S608 - fixed column names only
+    + ", ".join(CONTENT_COLUMNS)
+    + ", txid) VALUES ("
+    + ", ".join(f"%({n})s::json" if n in JSON_COLUMNS else f"%({n})s" for n in CONTENT_COLUMNS)
+    + ", pg_current_xact_id()::text::bigint) RETURNING id), "
+    "patients AS (INSERT INTO audit_patients (event_id, patient_id) "
+    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event) "
+    "SELECT event.id FROM event"
+)
 LOCK = (
     "SELECT seq, hash, snapshot, pg_current_snapshot()::text, pg_current_xact_id()::text "
     "FROM audit_head WHERE id = 1 FOR UPDATE"
@@ -80,6 +91,17 @@ def write_event(session: Session, values: dict[str, Any]) -> tuple[int, HeadRow 
     if row is None:
         raise RuntimeError("the audit event was not written")
     return int(row[0]), (None if row[1] is None else tuple(row[1:]))
+
+
+def write_event_only(session: Session, values: dict[str, Any]) -> int:
+    """Insert an event and its patients, leaving the head alone; its id."""
+    params = {n: json.dumps(v) if n in JSON_COLUMNS else v for n, v in values.items()}
+    params["patients"] = values["patient_ids"]
+    with cursor(session) as cur:
+        row = cur.execute(WRITE_ONLY, params).fetchone()
+    if row is None:
+        raise RuntimeError("the audit event was not written")
+    return int(row[0])
 
 
 HeadRow = tuple[Any, ...]  # seq, hash, stored snapshot, current snapshot, transaction id
