@@ -159,3 +159,14 @@ def test_bad_orders_are_refused_with_nothing_written(
     assert answer.status_code == status, answer.text
     assert ("prescription.write", "allowed") not in written(site, before)
     assert client.get("MedicationRequest", params={"patient": site.patient}).json()["total"] == 0
+
+
+def test_a_client_may_send_back_references_with_a_display(site: Site, fhir: Any) -> None:
+    client = fhir("dr.a", "write")
+    body = client.post("MedicationRequest", order(site)).json()
+    body["requester"]["display"] = "Dr A"
+    body["subject"]["display"] = "Alice Martin"
+    body["status"] = "completed"
+    answer = client.put(f"MedicationRequest/{body['id']}", body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed"

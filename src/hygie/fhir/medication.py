@@ -204,8 +204,10 @@ async def update(ident: str, request: Request, db: Db, caller: Writer, glass: Gl
     check_if_match(request, current)
 
     def fixed(r: dict[str, Any]) -> dict[str, Any]:
+        requester = r.get("requester")
         return {"subject": clinical.patient_of(r, "subject"), "intent": r.get("intent"),
-                "requester": r.get("requester"), **_prescription(r)}  # fmt: skip
+                "requester": reference_id(requester, "Practitioner", _where("requester"))
+                if requester is not None else None, **_prescription(r)}  # fmt: skip
 
     clinical.unchanged(fixed(current), fixed(resource), TYPE)
     status = resource.get("status")
