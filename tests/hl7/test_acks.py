@@ -226,3 +226,27 @@ def test_a_known_ins_with_a_new_ipp_opens_a_file_under_that_number(
     # The same patient, now sent under another number for that file: refused.
     again = handle(db, both, message.replace("B-55", "B-56").replace("B-1", "B-2"))
     assert again.code == "AE" and "B-55" in again.text
+
+
+def test_a_disabled_account_stops_the_feed_at_once(
+    db: Database, world: World, account: FeedAccount, known: int
+) -> None:
+    """The account is checked at every message, not only when the feed starts."""
+    from datetime import UTC, datetime
+
+    from hygie.auth.service import disable_account
+
+    update = adt("A08", "OFF-1", pid(ipp=f"{known:010d}", names="MARTIN^Alice^^^^^L~BLEU^^^^^^D"),
+                 "PV1|1|N")  # fmt: skip
+    with db.transaction() as s:
+        disable_account(s, username="feed.gam", now=datetime.now(UTC), how="cli")
+    outcome = handle(db, account, update)
+    assert outcome.code == "AE" and "account" in outcome.text
+    with db.sessions() as s:
+        assert s.get(Patient, known).used_name is None  # type: ignore[union-attr]
+        last = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert last is not None and (last.action, last.outcome, last.details["control_id"]) == (
+        "hl7.adt.a08",
+        "denied",
+        "OFF-1",
+    )

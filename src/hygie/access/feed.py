@@ -111,7 +111,6 @@ def apply_message(
     if message.trigger not in TRIGGERS:
         raise ValidationError(f"unsupported event {message.trigger}", field="trigger")
     now = now or datetime.now(UTC)
-    actor = account.actor
     action = f"hl7.adt.{message.trigger.lower()}"
     categories = CATEGORIES[message.trigger]
     details: dict[str, Any] = {
@@ -121,10 +120,11 @@ def apply_message(
     }
     if message.visit is not None and message.visit.visit_number:
         details["visit_number"] = message.visit.visit_number
+    actor = _current(db, account, now, action, categories, details)
     patient_id: int | None = None
     try:
         with gate_transaction(db, actor.establishments) as session:
-            est = _establishment(session, account, message)
+            est = _establishment(session, actor, account.establishment_id, message)
             details["establishment_id"] = est
             found = find_patient(session, actor, est, message.patient, creating=_creates(message))
             patient_id = found.id if found is not None else None
@@ -191,11 +191,32 @@ def _creates(message: FeedMessage) -> bool:
     return message.trigger in ("A01", "A04")
 
 
-def _establishment(session: Session, account: FeedAccount, message: FeedMessage) -> int:
+def _current(
+    db: Database,
+    account: FeedAccount,
+    now: datetime,
+    action: str,
+    categories: Sequence[Category],
+    details: dict[str, Any],
+) -> Actor:
+    """The account as it stands now: a listener that runs for weeks stops applying
+    messages the moment its account is disabled or its habilitations end."""
+    try:
+        return feed_account(db, username=account.actor.username, now=now).actor
+    except HygieError as exc:
+        reason = f"the feed's account: {exc.message}"
+        _record(db, account.actor, action, "denied", None, categories, reason, details)
+        raise AccessDenied(reason) from None
+
+
+def _establishment(session: Session, actor: Actor, chosen: int | None, message: FeedMessage) -> int:
     """The establishment the message concerns: the one the operator chose, else the one
     the message names (MSH-6, PV1-3 facility), else the account's only one. A FINESS the
     account holds no habilitation in is a refusal."""
-    actor = account.actor
+    if chosen is not None and chosen not in actor.establishments:
+        raise _Refused(
+            Decision(False, "the account holds no habilitation today in the establishment "
+                            "this feed runs for"), None)  # fmt: skip
     held = {
         e.finess: e.id for e in org_store.establishments(session) if e.id in actor.establishments
     }
@@ -208,14 +229,14 @@ def _establishment(session: Session, account: FeedAccount, message: FeedMessage)
                 None,
             )  # fmt: skip
         named.setdefault(held[finess], origin)
-    if account.establishment_id is not None:
-        other = [o for e, o in named.items() if e != account.establishment_id]
+    if chosen is not None:
+        other = [o for e, o in named.items() if e != chosen]
         if other:
             raise ValidationError(
                 f"names another establishment ({other[0]}) than the one this feed runs for",
                 field="establishment",
             )
-        return account.establishment_id
+        return chosen
     if len(named) > 1:
         raise ValidationError(
             "names two different establishments (" + ", ".join(named.values()) + ")",
