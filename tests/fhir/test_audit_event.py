@@ -180,6 +180,10 @@ def test_bad_searches_are_400(site: Site, fhir: Any, params: dict[str, Any]) -> 
         ("audit.search", "110101", "E"),
         ("session.create", "110114", "E"),
         ("keys.rotate", "110100", "E"),
+        ("fhir.request", "rest", "E"),
+        ("fhir.patient.everything", "rest", "E"),
+        ("hl7.adt.a01", "110110", "C"),
+        ("hl7.adt.a40", "110110", "U"),
     ],
 )
 def test_actions_map_to_balp_types(action: str, kind: str, code: str) -> None:

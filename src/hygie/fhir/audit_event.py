@@ -81,6 +81,7 @@ PATIENT_DATA = frozenset({
 SIGN_IN = frozenset({"session", "token", "mfa", "auth", "login", "request"})
 REST = {"read": "read", "search": "search-type", "create": "create", "update": "update",
         "everything": "operation"}  # fmt: skip
+HL7_CREATES = frozenset({"a01", "a04"})
 OUTCOMES = {"allowed": "0", "denied": "4", "contained": "4", "failed": "8"}
 CARE = frozenset({"attending", "appointment", "stay", "explicit", "dispensing"})
 
@@ -101,6 +102,10 @@ def kind_of(action: str) -> tuple[dict[str, str], list[dict[str, str]], str]:
         )
         return (coding(EVENT_TYPE, "rest", "RESTful Operation"),
                 [coding(INTERACTION, interaction), own], code)  # fmt: skip
+    if head == "fhir":  # a FHIR request refused before it reached the gate
+        return coding(EVENT_TYPE, "rest", "RESTful Operation"), [own], "E"
+    if head == "hl7":  # an ADT message: A01 admit and A04 register create, others update
+        return _dcm("110110", "Patient Record"), [own], "C" if verb in HL7_CREATES else "U"
     if action == "break_glass":
         return (_dcm("110113", "Security Alert"),
                 [_dcm("110127", "Emergency Override Started"), own], "E")  # fmt: skip
