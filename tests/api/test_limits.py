@@ -153,6 +153,24 @@ def test_an_endless_stream_is_read_no_further_than_the_limit() -> None:
     assert json.loads(sent[1]["body"])["error"] == too_large_message(LIMIT)
 
 
+def test_an_application_failing_on_the_cut_body_still_gets_a_413() -> None:
+    """Whatever the application makes of the interrupted body (here it wraps the error in
+    its own), the client is told 413, and the application's answer is not sent."""
+
+    async def wrapping(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await _echo_body(scope, receive, send)
+        except Exception as exc:
+            await send({"type": "http.response.start", "status": 400, "headers": []})
+            raise RuntimeError("body unreadable") from exc
+
+    async def endless() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    sent = _call(RequestLimits(wrapping, max_body_bytes=LIMIT), endless)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [413]
+
+
 def test_a_streamed_body_within_the_limit_reaches_the_application() -> None:
     chunks = [b"y" * 950] * 2
 

@@ -101,7 +101,9 @@ class RequestLimits:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except BodyTooLarge:
+        except Exception:
+            # Whatever a body cut short made the application raise (BodyTooLarge itself,
+            # or an error wrapping it) is answered by the 413 below.
             if not exceeded:
                 raise
         if exceeded and not started:
