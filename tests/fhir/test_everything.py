@@ -3,11 +3,15 @@ audited read; withheld blocks named in an OperationOutcome entry; break-the-glas
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from hygie.patients import service as patients
+from hygie.stays import service as stays
 from tests.api.conftest import Site
+from tests.factories import nir
 from tests.fhir.conftest import events_after
 
 GLASS = {
@@ -109,3 +113,27 @@ def test_unsupported_parameters_are_400(site: Site, fhir: Any) -> None:
         == 400
     )
     assert client.get("Patient/abc/$everything").status_code == 404
+
+
+def test_coverage_and_stays_are_included(site: Site, fhir: Any) -> None:
+    with site.db.transaction() as s:
+        patients.record_amo_coverage(
+            s, patient_id=site.patient, regime_code="01", fund_code="751",
+            fund_name="CPAM de Paris", insured_nir=nir(sex=2), beneficiary="insured",
+            valid_from=date(2024, 1, 1),
+        )  # fmt: skip
+        patients.record_amc_coverage(
+            s, patient_id=site.patient, organism_number="75123456",
+            organism_name="Mutuelle Exemple", member_number="AB12345", valid_from=date(2024, 1, 1),
+        )  # fmt: skip
+        stays.admit(
+            s, patient_id=site.patient, establishment_id=site.world.est_a,
+            department_id=site.world.dept_a, responsible_id=site.world.physician,
+            at=datetime.now(UTC) - timedelta(hours=2), reason="Bilan",
+        )  # fmt: skip
+    bundle = fhir("sec.a").get(f"Patient/{site.patient}/$everything").json()
+    assert types(bundle) == [
+        "Patient", "Coverage", "Coverage", "Appointment", "Encounter", "OperationOutcome",
+    ]  # fmt: skip
+    ids = [e["resource"]["id"] for e in bundle["entry"][1:3]]
+    assert ids[0].startswith("amo-") and ids[1].startswith("amc-")
