@@ -166,3 +166,22 @@ def test_one_item_is_read_as_its_block(db: Database, world: World, patient: int)
     with pytest.raises(NotFoundError):
         records.read_item(db, actor(db, "dr.a"), kind="allergy", item_id=99999, action="x")
     assert last_event(db).outcome == "denied"
+
+
+def test_found_by_two_names_counts_once(db: Database, world: World) -> None:
+    with db.transaction() as s:
+        both = patients.create_patient(
+            s, establishment_id=world.est_a, birth_name="Moreau", used_name="Moreaux",
+            birth_first_names=["Anne"], sex="female", birth_date=date(1970, 1, 1),
+        ).patient.id  # fmt: skip
+        used_only = patients.create_patient(
+            s, establishment_id=world.est_a, birth_name="Petit", used_name="Morel",
+            birth_first_names=["Lise"], sex="female", birth_date=date(1971, 1, 1),
+        ).patient.id  # fmt: skip
+    page = records.find_patients(db, actor(db, "sec.a"), records.PatientQuery(family="more"))
+    assert page.total == 2
+    assert [p.id for p in page.patients] == [both, used_only]  # Moreau, then Morel
+    counted = records.find_patients(
+        db, actor(db, "sec.a"), records.PatientQuery(family="more"), count=0
+    )
+    assert (counted.total, counted.patients) == (2, [])

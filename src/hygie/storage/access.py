@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from hygie.models import (
@@ -160,41 +160,28 @@ def find_in(
     limit: int,
 ) -> tuple[int, Sequence[tuple[Patient, frozenset[int]]]]:
     """How many active identities with a file in one of ``establishment_ids`` match
-    ``criteria``, and one page of them (by birth name, first name, id) with their
-    establishments among those."""
+    ``criteria``, and one page of them with their establishments among those.
+
+    A page is ordered by the name that matched (the birth name, or the used name for a
+    patient found by it), then first name and id. Each name to match is one branch read
+    from its name index alone (name key, first name, id and, on PostgreSQL, the state):
+    a common name at 750,000 patients matches some 2,000 identities across the group, and
+    visiting their rows to keep the few hundred of one establishment cost more than the
+    rest of the request."""
     ids = list(establishment_ids)
     c = criteria
-    filed = (
-        select(PatientRegistration.patient_id)
-        .where(
-            PatientRegistration.patient_id == Patient.id,
-            PatientRegistration.establishment_id.in_(ids),
-        )
-        .exists()
-    )
-    conditions: list[ColumnElement[bool]] = [Patient.state == PatientState.ACTIVE, filed]
-    if c.family_key:
-        conditions.append(
-            or_(starts_with(Patient.birth_name_key, c.family_key),
-                starts_with(Patient.used_name_key, c.family_key))
-        )  # fmt: skip
+    rest: list[ColumnElement[bool]] = [Patient.state == PatientState.ACTIVE]
     if c.given_key:
-        conditions.append(Patient.first_name_key.startswith(c.given_key, autoescape=True))
-    if c.any_name_key:
-        conditions.append(
-            or_(starts_with(Patient.birth_name_key, c.any_name_key),
-                starts_with(Patient.used_name_key, c.any_name_key),
-                starts_with(Patient.first_name_key, c.any_name_key))
-        )  # fmt: skip
+        rest.append(starts_with(Patient.first_name_key, c.given_key))
     if c.birth_date is not None:
-        conditions.append(Patient.birth_date == c.birth_date)
+        rest.append(Patient.birth_date == c.birth_date)
     if c.sex is not None:
-        conditions.append(Patient.sex == c.sex)
+        rest.append(Patient.sex == c.sex)
     if c.nir_hash is not None:
-        conditions.append(Patient.nir_hash == c.nir_hash)
+        rest.append(Patient.nir_hash == c.nir_hash)
     if c.ipp is not None:
         est, ipp = c.ipp
-        conditions.append(
+        rest.append(
             select(PatientRegistration.patient_id)
             .where(
                 PatientRegistration.patient_id == Patient.id,
@@ -203,17 +190,53 @@ def find_in(
             )
             .exists()
         )
-    total = session.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
-    # The page's ids first (from the name indexes alone), then those rows only.
-    page = list(
-        session.scalars(
-            select(Patient.id)
-            .where(*conditions)
-            .order_by(Patient.birth_name_key, Patient.first_name_key, Patient.id)
-            .offset(offset)
-            .limit(limit)
+    names = (Patient.birth_name_key, Patient.used_name_key)
+    branches: list[tuple[Any, str | None]] = []
+    if c.family_key:
+        branches = [(column, c.family_key) for column in names]
+        if c.any_name_key:
+            rest.append(or_(*(starts_with(col, c.any_name_key)
+                              for col in (*names, Patient.first_name_key))))  # fmt: skip
+    elif c.any_name_key:
+        branches = [(col, c.any_name_key) for col in (*names, Patient.first_name_key)]
+    else:  # an identifier alone
+        branches = [(Patient.birth_name_key, None)]
+    matched = union_all(
+        *(
+            select(
+                column.label("k"), Patient.first_name_key.label("f"), Patient.id.label("id")
+            ).where(starts_with(column, key) if key else true(), *rest)
+            for column, key in branches
         )
+    ).subquery()
+    filed = (
+        select(PatientRegistration.patient_id)
+        .where(
+            PatientRegistration.patient_id == matched.c.id,
+            PatientRegistration.establishment_id.in_(ids),
+        )
+        .exists()
     )
+    # One line per identity (found by two names, it keeps the first in order).
+    found = (
+        select(matched.c.id, func.min(matched.c.k).label("k"), func.min(matched.c.f).label("f"))
+        .where(filed)
+        .group_by(matched.c.id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(found.c.id, func.count().over())
+        .order_by(found.c.k, found.c.f, found.c.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    if rows:
+        total = int(rows[0][1])
+    elif offset == 0 and limit > 0:
+        total = 0
+    else:  # past the end, or a count alone (``_count=0``): count apart
+        total = session.scalar(select(func.count()).select_from(found)) or 0
+    page = [int(r[0]) for r in rows]
     by_id = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(page)))}
     patients = [by_id[i] for i in page if i in by_id]
     where: dict[int, set[int]] = {p.id: set() for p in patients}
