@@ -250,3 +250,19 @@ def test_a_disabled_account_stops_the_feed_at_once(
         "denied",
         "OFF-1",
     )
+
+
+def test_an_update_does_not_add_an_ins(db: Database, world: World, account: FeedAccount) -> None:
+    with db.transaction() as s:
+        bare = patients.create_patient(
+            s, establishment_id=world.est_a, birth_name="Petit", birth_first_names=["Léa"],
+            sex="female", birth_date=date(1990, 2, 3),
+        ).patient.id  # fmt: skip
+    update = adt("A08", "INS-A08", pid(ipp=f"{bare:010d}", ins=nir(sex=2, yy=90, mm=2),
+                                       names="PETIT^Léa^^^^^L~GRAND^^^^^^D", birth="19900203"),
+                 "PV1|1|N")  # fmt: skip
+    outcome = handle(db, account, update)
+    assert outcome.code == "AA" and "INS not recorded" in outcome.text
+    with db.sessions() as s:
+        p = s.get(Patient, bare)
+        assert p is not None and p.nir is None and p.used_name == "GRAND"

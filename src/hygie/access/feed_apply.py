@@ -273,12 +273,11 @@ def _a08(
         birth_date=who.birth_date, birth_place_code=who.birth_place_code,
         recorded_by_id=actor.user_id,
     )  # fmt: skip
-    if who.ins:
-        patient = patients.active_patient(session, found.id)
-        if patient.nir_hash is None:
-            raise ValidationError(
-                "an INS is not added by an update: identity vigilance records it", field="ins"
-            )
+    more: dict[str, Any] = {}
+    # An INS is not added by an update: identity vigilance records it (after checking it
+    # with the national service); the rest of the update is applied.
+    if who.ins and patients.active_patient(session, found.id).nir_hash is None:
+        more["ins_not_recorded"] = True
     if who.contact:
         patients.update_contact(session, patient_id=found.id,
                                 contact=_contact(found, who.contact),
@@ -287,7 +286,9 @@ def _a08(
     ipp = _ipp(session, found.id, est)
     summary = f"updated patient IPP {ipp}" + (f" ({', '.join(changed)})" if changed else
                                               " (nothing changed)")  # fmt: skip
-    return FeedResult(found.id, ipp, summary), [found.id], {"fields": changed}
+    if more:
+        summary += "; INS not recorded"
+    return FeedResult(found.id, ipp, summary), [found.id], {"fields": changed, **more}
 
 
 def _a40(
