@@ -229,9 +229,30 @@ def test_not_json_is_400(site: Site, fhir: Any) -> None:
     assert answer.status_code == 400
 
 
-def test_identity_traits_are_not_changed_by_update(site: Site, fhir: Any) -> None:
+def test_update_corrects_identity_traits_and_records_it(site: Site, fhir: Any) -> None:
+    client = fhir("sec.a", "write")
+    created = client.post("Patient", new_patient()).json()
+    created["name"] = [{"use": "official", "family": "Lefebvre", "given": ["Zoé", "Anne"]},
+                       {"use": "usual", "family": "Martin", "given": ["Zoé"]}]  # fmt: skip
+    before = site.last_event_id()
+    answer = client.put(f"Patient/{created['id']}", created)
+    assert answer.status_code == 200, answer.text
+    assert [n["family"] for n in answer.json()["name"]] == ["Lefebvre", "Martin"]
+    writes = [e.action for e in events_after(site.db, before) if e.action.startswith("patient.")]
+    assert writes == ["patient.identity.update"]
+
+
+def test_a_qualified_identity_keeps_its_traits(site: Site, fhir: Any) -> None:
     client = fhir("sec.a", "write")
     body = client.get(f"Patient/{site.patient}").json()
     body["birthDate"] = "1981-05-03"
     answer = client.put(f"Patient/{site.patient}", body)
-    assert answer.status_code == 422 and "birth_date" in outcome_of(answer)
+    assert answer.status_code == 409, answer.text  # the INS service is its source
+    assert client.get(f"Patient/{site.patient}").json()["birthDate"] == "1980-05-03"
+
+
+def test_a_nurse_may_not_correct_an_identity(site: Site, fhir: Any) -> None:
+    body = fhir("sec.a").get(f"Patient/{site.patient}").json()
+    body["gender"] = "male"
+    answer = fhir("ide.a", "write").put(f"Patient/{site.patient}", body)
+    assert answer.status_code in (403, 422)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from hygie.access import directory, gateway, records, writes
+from hygie.access import directory, gateway, records, writes, writes_identity
 from hygie.access.directory import Place
 from hygie.access.gateway import PatientSummary
 from hygie.access.policy import Category
@@ -319,14 +319,22 @@ async def update(ident: str, request: Request, db: Db, caller: Writer) -> Respon
     resource = await parse_resource(request, "Patient", expect_id=ident)
     current = _read(db, caller, patient_id, "fhir.patient.read")
     check_if_match(request, current)
-    traits = _identity(resource)
-    unchanged = _identity(current)
-    changed = {k for k, v in traits.items() if k != "nir" and v != unchanged.get(k)}
+    traits, before = _identity(resource), _identity(current)
+    changed = {k: v for k, v in traits.items() if k != "nir" and v != before.get(k)}
+    contact = _contact(resource)
+    new_contact = contact.cleaned() != _contact(current).cleaned()  # checked before any write
     if changed:
-        raise FhirError(
-            422, f"identity traits are changed through identity management, not here: {', '.join(sorted(changed))}",
-            expression="Patient.name",
+        # None leaves a trait as it is: a used name or first name taken away is cleared.
+        for name in ("used_name", "used_first_name"):
+            if name in changed and changed[name] is None:
+                changed[name] = ""
+        writes_identity.update_identity(
+            db, caller.actor, patient_id=patient_id, birth_name=changed.get("birth_name"),
+            birth_first_names=changed.get("birth_first_names"), used_name=changed.get("used_name"),
+            first_name=changed.get("used_first_name"), sex=changed.get("sex"),
+            birth_date=changed.get("birth_date"),
         )  # fmt: skip
-    writes.update_contact(db, caller.actor, patient_id=patient_id, contact=_contact(resource))
+    if new_contact:
+        writes.update_contact(db, caller.actor, patient_id=patient_id, contact=contact)
     body, headers = versioned(_read(db, caller, patient_id, "fhir.patient.read"))
     return fhir_response(body, headers=headers)
