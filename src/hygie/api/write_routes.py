@@ -290,7 +290,7 @@ def invoice(patient_id: PatientId, body: NewInvoice, caller: Writer, db: Db) -> 
 
 
 # --- accounts -----------------------------------------------------------------------------
-@account_router.get("", response_model=r.Accounts, responses=errors(403, 404))
+@account_router.get("", response_model=r.Accounts, responses=errors(403))
 def list_accounts(
     caller: Reader, db: Db, establishment_id: Annotated[int, Query(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
