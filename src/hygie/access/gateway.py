@@ -8,6 +8,7 @@ own, committed before the error reaches the caller.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from hygie.clinical.care_team import care_team
 from hygie.db import Database
 from hygie.errors import HygieError, NotFoundError, ValidationError
 from hygie.kit.text import clean_text, search_key
-from hygie.models import BreakGlass, Role
+from hygie.models import BreakGlass, Patient, Role
 from hygie.storage import access as store
 from hygie.storage import patients as patient_store
 
@@ -123,6 +124,28 @@ def record_refusal(
         )
 
 
+def identity_scope(actor: Actor) -> frozenset[int]:
+    """The actor's establishments where one of their roles may read identities: where
+    they may search patients."""
+    return frozenset(
+        est for est, roles in actor.roles.items()
+        if any(decide(role=r.value, action="read", category="identity", in_scope=True,
+                      care_relationship=None, break_glass=False).allowed for r in roles)
+    )  # fmt: skip
+
+
+def summaries(rows: Sequence[tuple[Patient, frozenset[int]]]) -> list[PatientSummary]:
+    """Identity summaries of patients found with their establishments."""
+    return [
+        PatientSummary(
+            id=p.id, birth_name=p.birth_name, used_name=p.used_name, first_name=p.first_name,
+            sex=p.sex.value, birth_date=p.birth_date, identity_status=p.identity_status.value,
+            establishment_ids=tuple(sorted(ests)),
+        )
+        for p, ests in rows
+    ]  # fmt: skip
+
+
 def search_patients(
     db: Database,
     actor: Actor,
@@ -140,11 +163,7 @@ def search_patients(
             f"type at least {MIN_SEARCH_LETTERS} letters of the name", field="name"
         )
     limit = max(1, min(int(limit), MAX_RESULTS))
-    where = frozenset(
-        est for est, roles in actor.roles.items()
-        if any(decide(role=r.value, action="read", category="identity", in_scope=True,
-                      care_relationship=None, break_glass=False).allowed for r in roles)
-    )  # fmt: skip
+    where = identity_scope(actor)
     criteria = {"name": key, "birth_date": birth_date.isoformat() if birth_date else None}
     if not where:
         record_refusal(db, actor, action="patient.search", patient_ids=[], categories=["identity"],
@@ -155,14 +174,7 @@ def search_patients(
             session, establishment_ids=where, name_key=key, birth_date=birth_date,
             first_name_key=search_key(first_name) if first_name else None, limit=limit,
         )  # fmt: skip
-        found = [
-            PatientSummary(
-                id=p.id, birth_name=p.birth_name, used_name=p.used_name, first_name=p.first_name,
-                sex=p.sex.value, birth_date=p.birth_date, identity_status=p.identity_status.value,
-                establishment_ids=tuple(sorted(ests)),
-            )
-            for p, ests in rows
-        ]  # fmt: skip
+        found = summaries(rows)
         audit.record(
             session,
             audit_entry(actor, scope=where, action="patient.search", outcome="allowed", level="summary",

@@ -22,10 +22,12 @@ from hygie.access.gateway import (
     Chart,
     PatientSummary,
     audit_entry,
+    identity_scope,
     read_chart,
     record_refusal,
+    summaries,
 )
-from hygie.access.policy import Category, decide
+from hygie.access.policy import Category
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import NotFoundError, ValidationError
@@ -123,11 +125,7 @@ def find_patients(
     if offset < 0:
         raise ValidationError("cannot be negative", field="offset")
     count = max(0, min(int(count), MAX_PAGE))
-    where = frozenset(
-        est for est, roles in actor.roles.items()
-        if any(decide(role=r.value, action="read", category="identity", in_scope=True,
-                      care_relationship=None, break_glass=False).allowed for r in roles)
-    )  # fmt: skip
+    where = identity_scope(actor)
     if not where:
         record_refusal(db, actor, action=action, patient_ids=[], categories=["identity"],
                        reason="no role allowed to search patients")  # fmt: skip
@@ -137,14 +135,7 @@ def find_patients(
         total, rows = store.find_in(
             session, establishment_ids=where, criteria=criteria, offset=offset, limit=count
         )
-        found = [
-            PatientSummary(
-                id=p.id, birth_name=p.birth_name, used_name=p.used_name, first_name=p.first_name,
-                sex=p.sex.value, birth_date=p.birth_date, identity_status=p.identity_status.value,
-                establishment_ids=tuple(sorted(ests)),
-            )
-            for p, ests in rows
-        ]  # fmt: skip
+        found = summaries(rows)
         audit.record(
             session,
             audit_entry(actor, scope=where, action=action, outcome="allowed", level="summary",

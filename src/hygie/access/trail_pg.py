@@ -24,29 +24,23 @@ _AT = """to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 # The event, its patients and, if nobody holds it, the chain head (locked) with this
 # statement's snapshot and transaction: one round trip for an access that does not seal.
-WRITE = (
+_INSERT_EVENT = (
     "WITH event AS (INSERT INTO audit_events ("  # noqa: S608 - fixed column names only
     + ", ".join(CONTENT_COLUMNS)
     + ", txid) VALUES ("
     + ", ".join(f"%({n})s::json" if n in JSON_COLUMNS else f"%({n})s" for n in CONTENT_COLUMNS)
     + ", pg_current_xact_id()::text::bigint) RETURNING id), "
     "patients AS (INSERT INTO audit_patients (event_id, patient_id) "
-    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event), "
-    "head AS (SELECT seq, hash, snapshot FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED) "
+    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event)"
+)
+WRITE = (
+    _INSERT_EVENT  # noqa: S608 - fixed text only
+    + ", head AS (SELECT seq, hash, snapshot FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED) "
     "SELECT event.id, head.seq, head.hash, head.snapshot, pg_current_snapshot()::text, "
     "pg_current_xact_id()::text FROM event LEFT JOIN head ON true"
 )
 # The same without the head, for a process whose background sealer chains the events.
-WRITE_ONLY = (
-    "WITH event AS (INSERT INTO audit_events ("  # noqa: S608 - fixed column names only
-    + ", ".join(CONTENT_COLUMNS)
-    + ", txid) VALUES ("
-    + ", ".join(f"%({n})s::json" if n in JSON_COLUMNS else f"%({n})s" for n in CONTENT_COLUMNS)
-    + ", pg_current_xact_id()::text::bigint) RETURNING id), "
-    "patients AS (INSERT INTO audit_patients (event_id, patient_id) "
-    "SELECT event.id, unnest(%(patients)s::integer[]) FROM event) "
-    "SELECT event.id FROM event"
-)
+WRITE_ONLY = _INSERT_EVENT + " SELECT event.id FROM event"  # noqa: S608 - fixed text only
 LOCK = (
     "SELECT seq, hash, snapshot, pg_current_snapshot()::text, pg_current_xact_id()::text "
     "FROM audit_head WHERE id = 1 FOR UPDATE"
