@@ -68,7 +68,8 @@ def feed_account(
     hold the interface role today; ``establishment`` (a FINESS), if given, must be one of
     its establishments."""
     name = username.strip().lower()
-    with db.sessions() as session:
+    # Accounts and establishments only: a scope of no establishment, no patient row.
+    with gate_transaction(db, frozenset()) as session:
         user = staff_store.user_by_username(session, name)
         if user is None or not user.active:
             raise NotFoundError(f"no active account named {name}", field="account")
