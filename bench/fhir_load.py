@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--pool", type=int, default=50_000, help="patients read at random")
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of warm-up per run")
     parser.add_argument("--only", choices=("read", "search"), default=None)
     args = parser.parse_args()
     db = Database.from_settings(Settings.from_env())
@@ -157,7 +158,7 @@ def main() -> None:
             if args.only and label != args.only:
                 continue
             # A short warm-up (connections, caches), then the measured run.
-            warm = argparse.Namespace(**{**vars(args), "seconds": 3})
+            warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
             run_wrk(args.port, prefix, values, token, warm)
             before = events(db)
             out = run_wrk(args.port, prefix, values, token, args)
