@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from hygie.access import records, request_trace
 from hygie.errors import HygieError
-from hygie.fhir import (  # clinical resources
+from hygie.fhir import (
     allergy,
     appointment,
     audit_event,
