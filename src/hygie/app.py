@@ -4,11 +4,13 @@ Start-up refuses to run with a missing or wrong key file."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hygie import __version__, fhir
 from hygie.access.sealing import BackgroundSealer
@@ -29,6 +31,29 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+
+class SecurityHeaders:
+    """Adds ``headers`` to every HTTP response (replacing any of the same name). Plain
+    ASGI: no task or stream per request, as ``BaseHTTPMiddleware`` costs."""
+
+    def __init__(self, app: ASGIApp, *, headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.headers = dict(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def open_checked(settings: Settings) -> Database:
@@ -65,13 +90,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     if db is not None:
         app.state.db = db
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
 
     # Outermost of our middleware: an over-large or over-long request is refused before
     # anything else runs (it adds the security headers to its refusals itself).

@@ -4,13 +4,13 @@ with ``SPEC`` (what it supports) and ``router``, listed in RESOURCE_MODULES."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hygie.access import records, request_trace
 from hygie.errors import HygieError
@@ -61,21 +61,7 @@ def build(parent: FastAPI) -> FastAPI:
     app.state = parent.state
     app.dependency_overrides = parent.dependency_overrides
 
-    @app.middleware("http")
-    async def every_request_recorded(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Each request with a valid token leaves one event at least: the gate's, or,
-        for a request refused before it (a bad parameter), one written here."""
-        events = request_trace.start()
-        try:
-            response = await call_next(request)
-        except Exception:
-            await _record(request, 500, events, failed=True)
-            raise
-        await _record(request, response.status_code, events, failed=response.status_code >= 500)
-        return response
-
+    app.add_middleware(EveryRequestRecorded)
     app.add_exception_handler(outcome.FhirError, outcome.on_fhir_error)
     app.add_exception_handler(HygieError, outcome.on_domain_error)
     app.add_exception_handler(RequestValidationError, outcome.on_bad_input)
@@ -87,13 +73,44 @@ def build(parent: FastAPI) -> FastAPI:
     return app
 
 
-async def _record(request: Request, status: int, events: list[int], *, failed: bool) -> None:
-    caller = getattr(request.state, "fhir_caller", None)
+class EveryRequestRecorded:
+    """Each request with a valid token leaves one event at least: the gate's, or, for a
+    request refused before it (a bad parameter), one written here once the answer is sent
+    (it carries no patient data). Plain ASGI: it costs a request no task or stream of its
+    own, and the route sees the context it starts the request's trace in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        events = request_trace.start()
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            await _record(scope, 500, events, failed=True)
+            raise
+        await _record(scope, status, events, failed=status >= 500)
+
+
+async def _record(scope: Scope, status: int, events: list[int], *, failed: bool) -> None:
+    caller = scope.get("state", {}).get("fhir_caller")
     if caller is None or (events and not failed):
         return
-    line = f"{request.method} {request.url.path}?{request.url.query}".rstrip("?")
+    query = scope.get("query_string", b"").decode("latin-1")
+    line = f"{scope['method']} {scope['path']}?{query}".rstrip("?")  # the full path
     await run_in_threadpool(
-        records.record_unserved, request.app.state.db, caller.actor, action="fhir.request",
+        records.record_unserved, scope["app"].state.db, caller.actor, action="fhir.request",
         request_line=line, status=status,
     )  # fmt: skip
 
