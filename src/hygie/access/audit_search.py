@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from hygie.access import audit
@@ -24,7 +23,7 @@ from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import NotFoundError, ValidationError
 from hygie.kit.checks import check_id
-from hygie.models import AuditEvent, AuditPatient, Habilitation, PatientRegistration, User
+from hygie.storage import trail_search as store
 
 MAX_PAGE = 100
 
@@ -79,59 +78,11 @@ def _where_officer(actor: Actor) -> frozenset[int]:
     return frozenset(e for e in actor.establishments if _may_audit(actor, frozenset({e})))
 
 
-def _visible(where: frozenset[int]) -> ColumnElement[bool]:
-    """Events of the officer's establishments: a patient filed there, or an account
-    habilitated there."""
-    ests = sorted(where)
-    of_patients = exists().where(
-        AuditPatient.event_id == AuditEvent.id,
-        PatientRegistration.patient_id == AuditPatient.patient_id,
-        PatientRegistration.establishment_id.in_(ests),
-    )
-    of_accounts = AuditEvent.user_id.in_(
-        select(Habilitation.user_id).where(Habilitation.establishment_id.in_(ests))
-    )
-    return or_(of_patients, of_accounts)
-
-
-def _conditions(where: frozenset[int], query: TrailQuery) -> list[ColumnElement[bool]]:
-    conditions = [_visible(where)]
-    if query.patient_id is not None:
-        conditions.append(
-            exists().where(
-                AuditPatient.event_id == AuditEvent.id,
-                AuditPatient.patient_id == query.patient_id,
-                PatientRegistration.patient_id == AuditPatient.patient_id,
-                PatientRegistration.establishment_id.in_(sorted(where)),
-            )
-        )
-    if query.username is not None:
-        conditions.append(AuditEvent.username == query.username)
-    if query.professional_id is not None:
-        conditions.append(
-            AuditEvent.user_id.in_(
-                select(User.id).where(User.professional_id == query.professional_id)
-            )
-        )
-    if query.start is not None:
-        conditions.append(AuditEvent.at >= query.start)
-    if query.end is not None:
-        conditions.append(AuditEvent.at < query.end)
-    return conditions
-
-
 def _events(session: Session, rows: Sequence[Any], where: frozenset[int]) -> list[TrailEvent]:
+    """The events as the officer may see them: of the patients they name, only those with
+    a file in the officer's establishments."""
     named = {p for row in rows for p in (row[0].patient_ids or [])}
-    ours: set[int] = set()
-    if named:
-        ours = set(
-            session.scalars(
-                select(PatientRegistration.patient_id).where(
-                    PatientRegistration.patient_id.in_(sorted(named)),
-                    PatientRegistration.establishment_id.in_(sorted(where)),
-                )
-            )
-        )
+    ours = store.filed_in(session, named, where) if named else set()
     return [
         TrailEvent(
             id=e.id, at=e.at, user_id=e.user_id, username=e.username, display_name=display,
@@ -144,14 +95,6 @@ def _events(session: Session, rows: Sequence[Any], where: frozenset[int]) -> lis
         )
         for e, display, professional in rows
     ]  # fmt: skip
-
-
-def _select(conditions: list[ColumnElement[bool]]) -> Any:
-    return (
-        select(AuditEvent, User.display_name, User.professional_id)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .where(and_(*conditions))
-    )
 
 
 def _refuse(db: Database, actor: Actor, action: str) -> None:
@@ -182,14 +125,11 @@ def search_trail(
     if not where:
         _refuse(db, actor, action)
     with gate_transaction(db, where) as session:
-        conditions = _conditions(where, query)
-        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
-        rows = session.execute(
-            _select(conditions)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .offset(offset)
-            .limit(count)
-        ).all()
+        total, rows = store.search_events(
+            session, where, patient_id=query.patient_id, username=query.username,
+            professional_id=query.professional_id, start=query.start, end=query.end,
+            offset=offset, limit=count,
+        )  # fmt: skip
         events = _events(session, rows, where)
         criteria = {
             "patient": query.patient_id, "agent": query.username,
@@ -204,10 +144,10 @@ def search_trail(
                 patient_ids=sorted({p for e in events for p in e.patient_ids}),
                 categories=["audit"], record_count=len(events),
                 details={"criteria": {k: v for k, v in criteria.items() if v is not None},
-                         "offset": offset, "count": count, "total": total or 0},
+                         "offset": offset, "count": count, "total": total},
             ),
         )  # fmt: skip
-    return TrailPage(total=total or 0, offset=offset, events=events)
+    return TrailPage(total=total, offset=offset, events=events)
 
 
 def read_event(
@@ -220,7 +160,7 @@ def read_event(
     if not where:
         _refuse(db, actor, action)
     with gate_transaction(db, where) as session:
-        rows = session.execute(_select([AuditEvent.id == event_id, _visible(where)])).all()
+        rows = store.event_of(session, where, event_id)
         events = _events(session, rows, where)
         if events:
             audit.record(
