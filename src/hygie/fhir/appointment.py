@@ -22,10 +22,12 @@ from hygie.fhir.deps import Reader, Writer
 from hygie.fhir.outcome import FhirError
 from hygie.fhir.params import (
     check_known,
+    date_params,
     parse_date_range,
     parse_id,
     reference_id,
     reference_param,
+    token_list,
 )
 from hygie.fhir.spec import ResourceSpec, SearchParam
 from hygie.fhir.versions import check_if_match, versioned
@@ -115,20 +117,6 @@ def read(ident: str, db: Db, caller: Reader) -> Response:
     return fhir_response(body, headers=headers)
 
 
-def _statuses(raw: str | None) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    wanted = []
-    for value in raw.split(","):
-        code = value.strip().partition("|")[2] or value.strip()
-        if code not in FROM_FHIR:
-            raise FhirError(
-                400, f"status must be one of {', '.join(FROM_FHIR)}", expression="status"
-            )
-        wanted.append(FROM_FHIR[code])
-    return tuple(wanted)
-
-
 @router.get("/Appointment")
 def search(
     request: Request,
@@ -140,9 +128,7 @@ def search(
     status: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     check_known(request, SEARCH_PARAMS)
-    dates = request.query_params.getlist("date")
-    if len(dates) > 4 or any(len(d) > 40 for d in dates):
-        raise FhirError(400, "at most four date parameters", expression="date")
+    dates = date_params(request)
     if patient is None and practitioner is None:
         raise FhirError(
             400, "search appointments by patient or by practitioner", expression="patient"
@@ -153,7 +139,7 @@ def search(
         practitioner_id=(
             reference_param(practitioner, "Practitioner", "practitioner") if practitioner else None
         ),
-        start=start, end=end, statuses=_statuses(status),
+        start=start, end=end, statuses=token_list(status, FROM_FHIR, "status"),
     )  # fmt: skip
     found = lists.appointments(
         db, caller.actor, filters, offset=page.offset, count=page.count,

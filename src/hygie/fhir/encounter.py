@@ -14,7 +14,14 @@ from hygie.api.deps import Db
 from hygie.fhir.bundle import Page, searchset
 from hygie.fhir.deps import Reader
 from hygie.fhir.outcome import FhirError
-from hygie.fhir.params import check_known, parse_date_range, parse_id, reference_param
+from hygie.fhir.params import (
+    check_known,
+    date_params,
+    parse_date_range,
+    parse_id,
+    reference_param,
+    token_list,
+)
 from hygie.fhir.spec import ResourceSpec, SearchParam
 from hygie.fhir.wire import fhir_response
 
@@ -83,20 +90,6 @@ def read(ident: str, db: Db, caller: Reader) -> Response:
     return fhir_response(to_resource(item, chart.patient_id))
 
 
-def _statuses(raw: str | None) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    wanted = []
-    for value in raw.split(","):
-        code = value.strip().partition("|")[2] or value.strip()
-        if code not in FROM_FHIR:
-            raise FhirError(
-                400, f"status must be one of {', '.join(FROM_FHIR)}", expression="status"
-            )
-        wanted.append(FROM_FHIR[code])
-    return tuple(wanted)
-
-
 @router.get("/Encounter")
 def search(
     request: Request,
@@ -107,15 +100,13 @@ def search(
     status: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     check_known(request, SEARCH_PARAMS)
-    dates = request.query_params.getlist("date")
-    if len(dates) > 4 or any(len(d) > 40 for d in dates):
-        raise FhirError(400, "at most four date parameters", expression="date")
+    dates = date_params(request)
     if patient is None:
         raise FhirError(400, "search encounters by patient", expression="patient")
     start, end = parse_date_range(dates, "date")
     filters = lists.Filters(
         patient_id=reference_param(patient, "Patient", "patient"), start=start, end=end,
-        statuses=_statuses(status),
+        statuses=token_list(status, FROM_FHIR, "status"),
     )  # fmt: skip
     found = lists.stays(
         db, caller.actor, filters, offset=page.offset, count=page.count,

@@ -5,7 +5,7 @@ returns more than its client asked for."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -124,3 +124,25 @@ def _later(a: date | None, b: date) -> date:
 
 def _earlier(a: date | None, b: date) -> date:
     return b if a is None or b < a else a
+
+
+def date_params(request: Request, name: str = "date") -> list[str]:
+    """The values of a repeatable date parameter (at most four, each short)."""
+    values = request.query_params.getlist(name)
+    if len(values) > 4 or any(len(v) > 40 for v in values):
+        raise FhirError(400, f"at most four {name} parameters", expression=name)
+    return values
+
+
+def token_list(raw: str | None, codes: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated token parameter (``a,b`` or ``system|a``), each FHIR code
+    translated with ``codes``."""
+    if raw is None:
+        return ()
+    wanted = []
+    for value in raw.split(","):
+        code = value.strip().partition("|")[2] or value.strip()
+        if code not in codes:
+            raise FhirError(400, f"{name} must be one of {', '.join(codes)}", expression=name)
+        wanted.append(codes[code])
+    return tuple(wanted)
