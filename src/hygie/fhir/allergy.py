@@ -16,7 +16,7 @@ from hygie.access.policy import Category
 from hygie.api.deps import Db
 from hygie.fhir import clinical
 from hygie.fhir.bundle import Page
-from hygie.fhir.clinical import coding, ref
+from hygie.fhir.clinical import coding, ref, statuses
 from hygie.fhir.deps import Glass, Reader, Writer
 from hygie.fhir.outcome import FhirError
 from hygie.fhir.params import parse_id
@@ -49,11 +49,7 @@ router = APIRouter()
 def to_resource(item: dict[str, Any], patient_id: int) -> dict[str, Any]:
     """An allergy of the chart's ``allergies`` block as an AllergyIntolerance."""
     resource: dict[str, Any] = {"resourceType": TYPE, "id": str(item["id"])}
-    if item["status"] == "entered_in_error":
-        resource["verificationStatus"] = {"coding": [coding(VERIFICATION, "entered-in-error")]}
-    else:
-        resource["clinicalStatus"] = {"coding": [coding(CLINICAL_STATUS, item["status"])]}
-        resource["verificationStatus"] = {"coding": [coding(VERIFICATION, "confirmed")]}
+    resource.update(statuses(item["status"], clinical=CLINICAL_STATUS, verification=VERIFICATION))
     resource["type"] = "allergy"
     code: dict[str, Any] = {"text": item["substance"]}
     drug = reference.drugs().get(item["drug_code"] or "")

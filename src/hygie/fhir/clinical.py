@@ -62,6 +62,18 @@ def ref(kind: str, ident: int | None) -> dict[str, str] | None:
     return None if ident is None else {"reference": f"{kind}/{ident}"}
 
 
+def statuses(status: str, *, clinical: str, verification: str) -> dict[str, Any]:
+    """The clinicalStatus and verificationStatus of an allergy or a condition whose Hygie
+    status is ``status`` (entered in error: no clinical status), in the resource's own code
+    systems."""
+    if status == "entered_in_error":
+        return {"verificationStatus": {"coding": [coding(verification, "entered-in-error")]}}
+    return {
+        "clinicalStatus": {"coding": [coding(clinical, status)]},
+        "verificationStatus": {"coding": [coding(verification, "confirmed")]},
+    }
+
+
 def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
     found = {"system": system, "code": code}
     if display:

@@ -15,7 +15,7 @@ from hygie.access.policy import Category
 from hygie.api.deps import Db
 from hygie.fhir import clinical, systems
 from hygie.fhir.bundle import Page
-from hygie.fhir.clinical import coding, ref
+from hygie.fhir.clinical import coding, ref, statuses
 from hygie.fhir.deps import Glass, Reader, Writer
 from hygie.fhir.outcome import FhirError
 from hygie.fhir.params import parse_id
@@ -49,11 +49,7 @@ router = APIRouter()
 def to_resource(item: dict[str, Any], patient_id: int) -> dict[str, Any]:
     """A condition of the chart's ``conditions`` block as a Condition."""
     resource: dict[str, Any] = {"resourceType": TYPE, "id": str(item["id"])}
-    if item["status"] == "entered_in_error":
-        resource["verificationStatus"] = {"coding": [coding(VERIFICATION, "entered-in-error")]}
-    else:
-        resource["clinicalStatus"] = {"coding": [coding(CLINICAL_STATUS, item["status"])]}
-        resource["verificationStatus"] = {"coding": [coding(VERIFICATION, "confirmed")]}
+    resource.update(statuses(item["status"], clinical=CLINICAL_STATUS, verification=VERIFICATION))
     resource["category"] = [
         {"coding": [coding(CATEGORY, "problem-list-item", "Problem List Item")]}
     ]
