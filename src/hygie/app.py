@@ -73,15 +73,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if db is not None:
-            yield
+            # A database the caller opened (tests): its direct connections, in this loop.
+            await db.open_direct()
+            try:
+                yield
+            finally:
+                await db.close_direct()
             return
         app.state.db = open_checked(settings)
+        await app.state.db.open_direct()
         # Chains the trail's events every 0.2 s; on PostgreSQL accesses then leave sealing
         # to it (docs/DECISIONS.md, "sealed in the background by a server").
         sealer = BackgroundSealer(app.state.db, interval=SEAL_INTERVAL, defer=True)
         sealer.start()
         yield
         sealer.stop()
+        await app.state.db.close_direct()
         app.state.db.dispose()
 
     app = FastAPI(
@@ -97,8 +104,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(
         RequestLimits, max_body_bytes=settings.max_body_bytes, headers=SECURITY_HEADERS
     )
-    mount(app, security_headers=SECURITY_HEADERS)
+    # FHIR first: routes are tried in order, and an integration's requests (thousands a
+    # second) should not be matched against every API and page route before their own.
     fhir.mount(app)
+    mount(app, security_headers=SECURITY_HEADERS)
 
     @app.get("/health", response_model=r.Health)
     def health() -> dict[str, str]:

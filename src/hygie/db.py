@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hygie.config import Settings
+from hygie.db_direct import DirectPool
 from hygie.errors import ConfigurationError, ConflictError
 from hygie.kit.crypto import Keyring, install_keyring
 
@@ -99,11 +100,31 @@ class Database:
     sessions: sessionmaker[Session]
     # The row-level-security scope every transaction of this object declares (None: none).
     scope: str | None = None
+    # PostgreSQL: asyncio driver connections for the statements every API request runs,
+    # opened by a server's lifespan in its event loop (``open_direct``, ``db_direct``).
+    direct: DirectPool | None = None
 
     @classmethod
     def open(cls, url: str) -> Database:
         engine = make_engine(url)
         return cls(engine=engine, sessions=_sessionmaker(engine, None))
+
+    async def open_direct(self) -> None:
+        """Open the direct connections (PostgreSQL; nothing on SQLite) in the running loop."""
+        if self.dialect == "postgresql" and self.direct is None:
+            direct = DirectPool(self.engine.url)
+            await direct.open()
+            self.direct = direct
+
+    def direct_here(self) -> DirectPool | None:
+        """The direct connections, if they are open and belong to the running event loop."""
+        direct = self.direct
+        return direct if direct is not None and direct.usable_here() else None
+
+    async def close_direct(self) -> None:
+        direct, self.direct = self.direct, None
+        if direct is not None:
+            await direct.close()
 
     def scoped(self, establishments: frozenset[int] | None) -> Database:
         """This database (same engine and pool) with every session, transaction and

@@ -1,5 +1,7 @@
 """The application served for real on a loopback port (uvicorn in a thread), for tests that
-drive it with a FHIR client library nobody here wrote."""
+drive it with a FHIR client library nobody here wrote. Its lifespan runs as a server's
+does: on PostgreSQL it opens the direct connections that the hot paths take
+(``hygie.db_direct``), so these tests go the way production requests go."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     """``app`` listening on 127.0.0.1 until the block ends; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

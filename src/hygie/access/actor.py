@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,18 @@ class Actor:
         return ",".join(every) or None
 
 
+def roles_on(
+    habilitations: Iterable[tuple[int, str, date, date | None]], day: date
+) -> dict[int, frozenset[Role]]:
+    """Establishment id -> roles held there under a habilitation valid on ``day``, from
+    ``(establishment id, role, valid from, valid until)``."""
+    roles: dict[int, set[Role]] = {}
+    for establishment_id, role, valid_from, valid_until in habilitations:
+        if valid_from <= day and (valid_until is None or day <= valid_until):
+            roles.setdefault(establishment_id, set()).add(Role(role))
+    return {e: frozenset(r) for e, r in roles.items()}
+
+
 def load_actor(
     session: Session,
     *,
@@ -70,22 +82,41 @@ def load_actor(
         user = staff_store.user_by_username(session, username)
     if user is None or not user.active:
         raise NotFoundError("no such active account", field="username")
-    today = local_date(now or datetime.now(UTC))
-    roles: dict[int, set[Role]] = {}
-    for hab in staff_store.habilitations_of(session, user.id):
-        if hab.valid_on(today):
-            roles.setdefault(hab.establishment_id, set()).add(hab.role)
+    habilitations = [
+        (h.establishment_id, h.role, h.valid_from, h.valid_until)
+        for h in staff_store.habilitations_of(session, user.id)
+    ]
+    return make_actor(
+        user_id=user.id, username=user.username, human=user.kind.value == "human",
+        professional_id=user.professional_id, habilitations=habilitations, how=how,
+        now=now or datetime.now(UTC), session_id=session_id, token_id=token_id,
+        token_scope=token_scope, ip=ip, user_agent=user_agent, purpose=purpose,
+    )  # fmt: skip
+
+
+def make_actor(
+    *,
+    user_id: int,
+    username: str,
+    human: bool,
+    professional_id: int | None,
+    habilitations: Iterable[tuple[int, str, date, date | None]],
+    how: str,
+    now: datetime,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    token_scope: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    purpose: str | None = None,
+) -> Actor:
+    """The actor of an authenticated, active account from its row's values and its
+    habilitations ``(establishment id, role, valid from, valid until)``."""
+    if how not in HOW:
+        raise ValueError(f"unknown channel {how!r}")
     return Actor(
-        user_id=user.id,
-        username=user.username,
-        human=user.kind.value == "human",
-        professional_id=user.professional_id,
-        roles={e: frozenset(r) for e, r in roles.items()},
-        how=how,
-        session_id=session_id,
-        token_id=token_id,
-        token_scope=token_scope,
-        ip=ip,
-        user_agent=user_agent,
+        user_id=user_id, username=username, human=human, professional_id=professional_id,
+        roles=roles_on(habilitations, local_date(now)), how=how, session_id=session_id,
+        token_id=token_id, token_scope=token_scope, ip=ip, user_agent=user_agent,
         purpose=purpose,
-    )
+    )  # fmt: skip

@@ -23,14 +23,19 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 import orjson
+from anyio import to_thread
 from sqlalchemy import Executable, bindparam, insert
 from sqlalchemy.orm import Session
 
 from hygie.models import AuditEvent, Base
+
+if TYPE_CHECKING:
+    from hygie.db import Database
+    from hygie.db_direct import DirectPool
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
@@ -118,6 +123,25 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
         sealing.seal(session)
     request_trace.note(event_id)
     return AuditEvent(id=event_id, **values)
+
+
+async def record_direct(
+    pool: DirectPool, entry: Entry, *, db: Database, now: datetime | None = None
+) -> int:
+    """``record`` for a coroutine on the direct connections (``hygie.db_direct``): the event
+    is committed when this returns, written together with those of the other requests
+    waiting at the same time (``audit_batch``). Its sealing is left to the process's
+    background sealer; without one (an application whose lifespan started none), a pass
+    runs right after, in the thread pool, as ``record`` would have sealed in its
+    transaction."""
+    from hygie.access import audit_batch, request_trace, sealing
+
+    values = content(entry, now or datetime.now(UTC))
+    event_id = await audit_batch.batcher(pool).write(values)
+    request_trace.note(event_id)
+    if not sealing.deferred():
+        await to_thread.run_sync(partial(sealing.seal_pending, db, wait=False))
+    return event_id
 
 
 def _write(session: Session, values: dict[str, Any]) -> int:

@@ -49,11 +49,10 @@ _lock = Lock()
 
 def establishments(db: Database) -> dict[int, Place]:
     """Every establishment of the group, by id."""
+    cached = fresh_establishments(db)
+    if cached is not None:
+        return cached
     key = id(db)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
     with gate_transaction(db, frozenset()) as session:  # no patient row is needed
         places = {
             e.id: Place(e.id, e.finess, e.name, e.address_line, e.postal_code, e.city)
@@ -62,6 +61,16 @@ def establishments(db: Database) -> dict[int, Place]:
     with _lock:
         _cache[key] = (time.monotonic(), places)
     return places
+
+
+def fresh_establishments(db: Database) -> dict[int, Place] | None:
+    """``establishments`` if it is in the cache and fresh (no statement: a coroutine may call
+    it), None otherwise."""
+    with _lock:
+        cached = _cache.get(id(db))
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    return None
 
 
 def forget(db: Database) -> None:

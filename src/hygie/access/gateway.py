@@ -40,6 +40,8 @@ BREAK_GLASS_REASONS = {
 ALL_CATEGORIES = frozenset(Category)
 # Categories a chart shows (billing has its own reads; audit and accounts are no chart's).
 CHART_CATEGORIES = ALL_CATEGORIES - {Category.AUDIT, Category.ACCOUNTS, Category.BILLING}
+# What a chart read can take the direct way (chart_direct): no clinical content.
+DIRECT_CATEGORIES = frozenset({Category.IDENTITY, Category.CONTACT})
 # Roles that need the full NIR (coverage and billing work); others see it masked.
 NIR_ROLES = frozenset({Role.SECRETARY, Role.BILLING_OFFICER})
 
@@ -188,11 +190,11 @@ def _decisions(
     db: Database, actor: Actor, patient_id: int, action: Action
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
     with gate_transaction(db, actor.establishments) as session:
-        return _decide(session, actor, patient_id, action)
+        return decide_categories(session, actor, patient_id, action)
 
 
-def _decide(
-    session: Session,
+def decide_categories(
+    session: Session | None,
     actor: Actor,
     patient_id: int,
     action: Action,
@@ -201,13 +203,18 @@ def _decide(
 ) -> tuple[dict[Category, Decision], frozenset[int]]:
     """The decision for each of ``categories`` on one patient, in ``session``. The care
     relationship and break-the-glass grants are looked up only when clinical content is
-    asked for and the actor holds a role there."""
+    asked for and the actor holds a role there. ``session`` may be None when neither is
+    needed (``ests`` given, no clinical category)."""
     now = datetime.now(UTC)
     if ests is None:  # where the patient has a file (the caller may have read it already)
+        if session is None:
+            raise ValueError("the patient's establishments or a session to read them")
         ests = store.establishments_of(session, patient_id)
     roles = actor.roles_in(ests)
     relation, glass = None, None
     if roles and categories & CLINICAL:
+        if session is None:
+            raise ValueError("clinical decisions need a session")
         relation = _care_relationship(session, actor, patient_id, ests, roles, now)
         glass = store.live_break_glass(
             session, user_id=actor.user_id, patient_id=patient_id, at=now
@@ -267,14 +274,16 @@ def read_chart(
     that item of the list blocks asked for (one allergy, one appointment...)."""
     if isinstance(patient_id, bool) or not isinstance(patient_id, int) or patient_id < 1:
         raise ValidationError("is not a patient id", field="patient_id")
-    chart = Chart(patient_id=patient_id)
     categories = (categories | require) & CHART_CATEGORIES
+    chart = Chart(patient_id=patient_id)
     refused: Decision | None = None
     # One transaction decides, reads and records: the audit event commits with the read.
     with gate_transaction(db, actor.establishments) as session:
         files = patient_store.registrations(session, patient_id)
         ests = frozenset(f.establishment_id for f in files)
-        decisions, ests = _decide(session, actor, patient_id, Action.READ, categories, ests)
+        decisions, ests = decide_categories(
+            session, actor, patient_id, Action.READ, categories, ests
+        )
         allowed = [c for c, d in decisions.items() if d.allowed]
         refused = next((decisions[c] for c in sorted(require) if not decisions[c].allowed), None)
         record = None
@@ -284,21 +293,11 @@ def read_chart(
                 session, patient_id, parts=parts, item_id=item_id, files=files
             )
         if record is not None:
-            for category, decision in decisions.items():
-                if category in CLINICAL and not decision.allowed:
-                    chart.withheld[category.value] = decision.reason
-                    chart.break_glass_possible |= decision.break_glass_possible
-            chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
-            roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
-            chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+            entry = fill_chart(
+                chart, actor, record, decisions, ests, action=action, details=details
+            )
             if not _BENCHMARK_WITHOUT_AUDIT:  # only bench/chart_audit.py turns auditing off
-                audit.record(
-                    session,
-                    audit_entry(actor, scope=ests, action=action, outcome="allowed", level="record",
-                                patient_ids=[patient_id], categories=sorted(chart.blocks),
-                                record_count=1, purpose=chart.basis,
-                                details={**(details or {}), "withheld": sorted(chart.withheld)}),
-                )  # fmt: skip
+                audit.record(session, entry)
     if record is None:
         identity = decisions.get(Category.IDENTITY) or next(iter(decisions.values()))
         hidden = all(d.hidden for d in decisions.values())
@@ -320,6 +319,33 @@ def read_chart(
             patient_id=patient_id,
         )
     return chart
+
+
+def fill_chart(
+    chart: Chart,
+    actor: Actor,
+    record: patient_store.PatientRecord,
+    decisions: dict[Category, Decision],
+    ests: frozenset[int],
+    *,
+    action: str,
+    details: dict[str, Any] | None,
+) -> audit.Entry:
+    """Fill ``chart`` with what ``decisions`` allow of ``record``; the trail's entry for
+    the read (an allowed one: at least one block)."""
+    allowed = [c for c, d in decisions.items() if d.allowed]
+    for category, decision in decisions.items():
+        if category in CLINICAL and not decision.allowed:
+            chart.withheld[category.value] = decision.reason
+            chart.break_glass_possible |= decision.break_glass_possible
+    chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
+    roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
+    chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+    return audit_entry(
+        actor, scope=ests, action=action, outcome="allowed", level="record",
+        patient_ids=[chart.patient_id], categories=sorted(chart.blocks), record_count=1,
+        purpose=chart.basis, details={**(details or {}), "withheld": sorted(chart.withheld)},
+    )  # fmt: skip
 
 
 def _mask_nir(nir: str | None) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hygie.access import audit
 from hygie.access.actor import Actor
-from hygie.access.gateway import AccessDenied, _decide, audit_entry, record_refusal
+from hygie.access.gateway import AccessDenied, audit_entry, decide_categories, record_refusal
 from hygie.access.policy import Action, Category, Decision, decide
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
@@ -124,7 +124,7 @@ def _list(
     with gate_transaction(db, actor.establishments) as session:
         level = "summary"
         if filters.patient_id is not None:
-            decisions, ests = _decide(
+            decisions, ests = decide_categories(
                 session, actor, filters.patient_id, Action.READ, frozenset({category})
             )
             if decisions[category].allowed:

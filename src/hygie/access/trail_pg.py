@@ -41,6 +41,29 @@ WRITE = (
 )
 # The same without the head, for a process whose background sealer chains the events.
 WRITE_ONLY = _INSERT_EVENT + " SELECT event.id FROM event"  # noqa: S608 - fixed text only
+# Several events in one statement (``write_events_async``): each column as an array, the
+# patients as (position of the event, patient) pairs; ids handed out first so that each
+# patient row finds its event's. Returns the ids in the order of the events.
+_ARRAY_TYPES = {
+    "at": "timestamptz", "user_id": "integer", "establishment_id": "integer",
+    "session_id": "integer", "token_id": "integer", "record_count": "integer",
+}  # fmt: skip
+WRITE_MANY = (
+    "WITH rows AS MATERIALIZED (SELECT nextval('audit_events_id_seq') AS id, r.* FROM unnest("  # noqa: S608 - fixed column names only
+    + ", ".join(f"%({n})s::{_ARRAY_TYPES.get(n, 'text')}[]" for n in CONTENT_COLUMNS)
+    + ") WITH ORDINALITY AS r("
+    + ", ".join(CONTENT_COLUMNS)
+    + ", position)), "
+    "events AS (INSERT INTO audit_events (id, "
+    + ", ".join(CONTENT_COLUMNS)
+    + ", txid) SELECT id, "
+    + ", ".join(f"{n}::json" if n in JSON_COLUMNS else n for n in CONTENT_COLUMNS)
+    + ", pg_current_xact_id()::text::bigint FROM rows), "
+    "patients AS (INSERT INTO audit_patients (event_id, patient_id) SELECT rows.id, p.patient_id "
+    "FROM unnest(%(p_position)s::bigint[], %(p_patient)s::integer[]) AS p(position, patient_id) "
+    "JOIN rows ON rows.position = p.position) "
+    "SELECT id FROM rows ORDER BY position"
+)
 LOCK = (
     "SELECT seq, hash, snapshot, pg_current_snapshot()::text, pg_current_xact_id()::text "
     "FROM audit_head WHERE id = 1 FOR UPDATE"
@@ -78,10 +101,8 @@ def cursor(session: Session) -> psycopg.Cursor[Any]:
 def write_event(session: Session, values: dict[str, Any]) -> tuple[int, HeadRow | None]:
     """Insert an event (``audit.content``) and its patients; its id, and the head row
     locked as ``lock_head`` gives it, or None if another transaction holds it."""
-    params = {n: json.dumps(v) if n in JSON_COLUMNS else v for n, v in values.items()}
-    params["patients"] = values["patient_ids"]
     with cursor(session) as cur:
-        row = cur.execute(WRITE, params).fetchone()
+        row = cur.execute(WRITE, _event_params(values)).fetchone()
     if row is None:
         raise RuntimeError("the audit event was not written")
     return int(row[0]), (None if row[1] is None else tuple(row[1:]))
@@ -89,13 +110,33 @@ def write_event(session: Session, values: dict[str, Any]) -> tuple[int, HeadRow 
 
 def write_event_only(session: Session, values: dict[str, Any]) -> int:
     """Insert an event and its patients, leaving the head alone; its id."""
-    params = {n: json.dumps(v) if n in JSON_COLUMNS else v for n, v in values.items()}
-    params["patients"] = values["patient_ids"]
     with cursor(session) as cur:
-        row = cur.execute(WRITE_ONLY, params).fetchone()
+        row = cur.execute(WRITE_ONLY, _event_params(values)).fetchone()
     if row is None:
         raise RuntimeError("the audit event was not written")
     return int(row[0])
+
+
+async def write_events_async(
+    conn: psycopg.AsyncConnection[Any], batch: list[dict[str, Any]]
+) -> list[int]:
+    """Insert several events (``audit.content``) and their patients in one statement on an
+    asyncio connection in autocommit: all committed together, or none; their ids, in order."""
+    params: dict[str, Any] = {
+        n: [json.dumps(v[n]) if n in JSON_COLUMNS else v[n] for v in batch] for n in CONTENT_COLUMNS
+    }
+    params["p_position"] = [i for i, v in enumerate(batch, 1) for _ in v["patient_ids"]]
+    params["p_patient"] = [p for v in batch for p in v["patient_ids"]]
+    rows = await (await conn.execute(WRITE_MANY, params)).fetchall()
+    if len(rows) != len(batch):
+        raise RuntimeError("the audit events were not written")
+    return [int(r[0]) for r in rows]
+
+
+def _event_params(values: dict[str, Any]) -> dict[str, Any]:
+    params = {n: json.dumps(v) if n in JSON_COLUMNS else v for n, v in values.items()}
+    params["patients"] = values["patient_ids"]
+    return params
 
 
 HeadRow = tuple[Any, ...]  # seq, hash, stored snapshot, current snapshot, transaction id

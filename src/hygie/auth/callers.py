@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
-from hygie.access.actor import Actor, load_actor
+from hygie.access.actor import Actor, load_actor, make_actor
 from hygie.auth import sessions, tokens, trail
 from hygie.auth.errors import SESSION_INVALID, TOKEN_INVALID, AuthenticationFailed
 from hygie.auth.service import authenticate, complete_enrolment, unit_of_work
 from hygie.db import Database
-from hygie.models import AccountKind, ApiToken, Credential, User, WebSession
+from hygie.models import AccountKind, Credential, User, WebSession
 
 CSRF_INVALID = "missing or invalid CSRF token: reload the page and try again"
 IP_LENGTH = 64  # the width of the ``ip`` columns (sessions and trail)
@@ -48,13 +50,21 @@ class Client:
 
 
 @dataclass(frozen=True)
+class TokenRef:
+    """The API token that proved a request."""
+
+    id: int
+    scope: str
+
+
+@dataclass(frozen=True)
 class Caller:
     """An authenticated request: the actor, and the session or token that proved it."""
 
     actor: Actor
     user_id: int
     web_session: WebSession | None = None  # detached; for the CSRF check and sign-out
-    token: ApiToken | None = None
+    token: TokenRef | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +188,33 @@ def from_bearer(
                 details={"operation": operation, "scope": pending.scope},
             )  # fmt: skip
         raise AuthenticationFailed(TOKEN_INVALID) from None
-    return Caller(actor=actor, user_id=user.id, token=token)
+    return Caller(actor=actor, user_id=user.id, token=TokenRef(token.id, token.scope))
+
+
+async def from_bearer_async(
+    db: Database, secret: str, *, operation: str, client: Client, now: datetime, how: str
+) -> Caller:
+    """``from_bearer(..., record_allowed=False)`` for a coroutine. On the direct connections
+    of the running loop (``Database.direct_here``) an allowed use is one statement
+    (``tokens.live_token``); any other case, or no direct connections, goes the ORM way in
+    the thread pool, which decides and records."""
+    direct = db.direct_here()
+    if direct is not None:
+        async with direct.connection(None) as conn:  # reads no patient table
+            live = await tokens.live_token(conn, secret, operation=operation, now=now)
+        if live is not None:
+            actor = make_actor(
+                user_id=live.user_id, username=live.username, human=live.human,
+                professional_id=live.professional_id, habilitations=live.habilitations,
+                how=how, now=now, token_id=live.id, token_scope=live.scope, ip=client.ip,
+                user_agent=client.user_agent,
+            )  # fmt: skip
+            return Caller(actor=actor, user_id=live.user_id, token=TokenRef(live.id, live.scope))
+    check = partial(
+        from_bearer, db, secret, operation=operation, client=client, now=now, how=how,
+        record_allowed=False,
+    )  # fmt: skip
+    return await to_thread.run_sync(check)
 
 
 def _mfa_pending(session: Session, user: User) -> bool:

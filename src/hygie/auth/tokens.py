@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
+import psycopg
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hygie.auth import trail
 from hygie.auth.errors import TOKEN_INVALID, AuthenticationFailed, ScopeDenied
 from hygie.errors import ValidationError
-from hygie.models import ApiToken, Credential, User
+from hygie.models import AccountKind, ApiToken, Credential, User
 
 PREFIX = "hyg_"
 SCOPES = ("read", "write")
@@ -177,6 +179,66 @@ def verify_token(
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
     return token, user
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    """A token found live, in scope, of an active account with no pending second factor:
+    what a request needs of it and of its account (``live_token``)."""
+
+    id: int
+    scope: str
+    user_id: int
+    username: str
+    human: bool
+    professional_id: int | None
+    # (establishment id, role, valid from, valid until) of each of the account's habilitations.
+    habilitations: tuple[tuple[int, str, date, date | None], ...]
+
+
+# One round trip: the token, its account, whether its second factor is pending, and its
+# habilitations (one row each; one row with NULLs if it has none).
+_LIVE = (
+    "SELECT t.id, t.scope, t.expires_at, t.revoked_at, t.last_used_at, u.id, u.username, "
+    "u.kind, u.active, u.professional_id, "
+    "(c.totp_secret IS NOT NULL AND c.totp_enrolled_at IS NULL), "
+    "h.establishment_id, h.role, h.valid_from, h.valid_until "
+    "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN credentials c ON c.user_id = u.id "
+    "LEFT JOIN habilitations h ON h.user_id = u.id "
+    "WHERE t.token_hash = %(hash)s ORDER BY h.id"
+)
+_TOUCH = "UPDATE api_tokens SET last_used_at = %(now)s WHERE id = %(id)s"
+
+
+async def live_token(
+    conn: psycopg.AsyncConnection[Any], secret: str, *, operation: str, now: datetime
+) -> LiveToken | None:
+    """The token behind ``secret`` if its use for ``operation`` is allowed, on a direct
+    PostgreSQL connection (``hygie.db_direct``), its last use noted to the minute as
+    ``verify_token`` does; None in every other case, which ``verify_token`` then decides
+    and records. Nothing is recorded here: an allowed use is the access's to record."""
+    if not secret.startswith(PREFIX):
+        return None
+    rows = await (await conn.execute(_LIVE, {"hash": _digest(secret)})).fetchall()
+    if not rows:
+        return None
+    token_id, scope, expires_at, revoked_at, last_used_at, user_id, username, kind, active = rows[
+        0
+    ][:9]
+    if (
+        revoked_at is not None or now >= expires_at or not active
+        or (rows[0][10] and kind == AccountKind.HUMAN.value)
+        or operation not in _ALLOWS.get(scope, set())
+    ):  # fmt: skip
+        return None
+    if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
+        await conn.execute(_TOUCH, {"now": now, "id": token_id})
+    return LiveToken(
+        id=token_id, scope=scope, user_id=user_id, username=username,
+        human=kind == AccountKind.HUMAN.value, professional_id=rows[0][9],
+        habilitations=tuple((r[11], r[12], r[13], r[14]) for r in rows if r[11] is not None),
+    )  # fmt: skip
 
 
 def revoke_token(

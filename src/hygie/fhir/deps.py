@@ -8,15 +8,15 @@ refused; every interaction then records its own access (``how = api``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Depends, Request
 
 from hygie.api.deps import Db, From, Now
-from hygie.auth.callers import Caller, from_bearer
+from hygie.auth.callers import Caller, from_bearer_async
 from hygie.auth.errors import TOKEN_INVALID, AuthenticationFailed
 from hygie.fhir.outcome import FhirError
 
@@ -25,8 +25,8 @@ BREAK_GLASS_REASON = "X-Break-Glass-Reason"
 BREAK_GLASS_TEXT = "X-Break-Glass-Text"
 
 
-def _authenticator(operation: str) -> Callable[..., Caller]:
-    def authenticate(request: Request, db: Db, at: Now, origin: From) -> Caller:
+def _authenticator(operation: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    async def authenticate(request: Request, db: Db, at: Now, origin: From) -> Caller:
         authorization = request.headers.get("authorization")
         if authorization is None:
             raise AuthenticationFailed(
@@ -37,10 +37,9 @@ def _authenticator(operation: str) -> Callable[..., Caller]:
             raise AuthenticationFailed(TOKEN_INVALID)
         # The allowed use is recorded by the access itself (its event names the token), or
         # by routes.every_request_recorded when the request stops before the gate.
-        caller = from_bearer(
-            db, secret.strip(), operation=operation, client=origin, now=at, how=HOW,
-            record_allowed=False,
-        )  # fmt: skip
+        caller = await from_bearer_async(
+            db, secret.strip(), operation=operation, client=origin, now=at, how=HOW
+        )
         request.state.fhir_caller = caller
         return caller
 
@@ -60,7 +59,7 @@ class GlassRequest:
     reason_text: str
 
 
-def break_glass_request(request: Request) -> GlassRequest | None:
+async def break_glass_request(request: Request) -> GlassRequest | None:
     code = request.headers.get(BREAK_GLASS_REASON)
     text = request.headers.get(BREAK_GLASS_TEXT)
     if code is None and text is None:

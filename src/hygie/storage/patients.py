@@ -120,7 +120,9 @@ def registration_by_ipp(
 
 def registrations(session: Session, patient_id: int) -> Sequence[PatientRegistration]:
     return session.scalars(
-        select(PatientRegistration).where(PatientRegistration.patient_id == patient_id)
+        select(PatientRegistration)
+        .where(PatientRegistration.patient_id == patient_id)
+        .order_by(PatientRegistration.establishment_id)
     ).all()
 
 
