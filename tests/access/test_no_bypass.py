@@ -30,7 +30,7 @@ PATIENT_MODELS = {
 }  # fmt: skip
 # The gate and what it is made of: these may reach patient data.
 INSIDE = (
-    "hygie.access", "hygie.storage", "hygie.models", "hygie.migrations", "hygie.db",
+    "hygie.access", "hygie.storage", "hygie.models", "hygie.migrations", "hygie.db", "hygie.db_direct",
     "hygie.patients", "hygie.scheduling", "hygie.stays", "hygie.clinical", "hygie.billing",
     "hygie.generate", "hygie.keys",
 )  # fmt: skip
