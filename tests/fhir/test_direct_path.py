@@ -249,3 +249,51 @@ def test_without_the_lifespan_the_route_goes_the_orm_way(
     answer = _orm_client(site, token(site, "dr.a")).get(f"/fhir/Patient/{site.patient}")
     assert answer.status_code == 200
     assert direct_reads == []
+
+
+SEARCHES: list[dict[str, str]] = [
+    {"family": "bern"}, {"family": "bernard", "given": "paul"}, {"name": "paul"},
+    {"family": "bern", "birthdate": "1952-03-01"}, {"family": "bern", "gender": "male"},
+    {"family": "bern", "_count": "4", "_offset": "8"}, {"family": "bern", "_count": "0"},
+    {"family": "bern", "_offset": "400"}, {"family": "zz"}, {"name": "dup"},
+    {"family": "bern", "name": "leg"},
+]  # fmt: skip
+
+
+def test_searches_find_and_record_what_the_orm_path_does(
+    site: Site, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with site.db.transaction() as s:
+        for i in range(12):
+            patients.create_patient(
+                s, establishment_id=site.world.est_a if i % 3 else site.world.est_b,
+                birth_name="Bernard" if i % 4 else "Dupuis", used_name="Legrand" if i % 5 == 0 else None,
+                birth_first_names=[f"Paul{chr(65 + i)}"], sex="male" if i % 2 else "female",
+                birth_date=date(1950 + i % 4, 3, 1),
+            )  # fmt: skip
+    calls: list[int] = []
+    original = direct_store.find
+
+    async def counting(conn: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return await original(conn, **kwargs)
+
+    monkeypatch.setattr(direct_store, "find", counting)
+    secret = token(site, "sec.a")
+    for params in SEARCHES:
+        before = site.last_event_id()
+        fast = httpx.get(
+            f"{served}/fhir/Patient", params=params, headers={"Authorization": f"Bearer {secret}"}
+        )
+        middle = site.last_event_id()
+        slow = _orm_client(site, secret).get("/fhir/Patient", params=params)
+        assert fast.status_code == slow.status_code == 200, (params, fast.text)
+        fast_body, slow_body = fast.json(), slow.json()
+        assert fast_body["total"] == slow_body["total"], params
+        assert [e["resource"] for e in fast_body.get("entry", [])] == [
+            e["resource"] for e in slow_body.get("entry", [])
+        ], params
+        [fast_event] = [e for e in events_after(site.db, before) if e.id <= middle]
+        [slow_event] = events_after(site.db, middle)
+        assert _fields(fast_event) == _fields(slow_event), params
+    assert len(calls) == len(SEARCHES)

@@ -201,3 +201,11 @@ def test_reference_date_is_bounded(db: Database, keyring: Keyring) -> None:
         generate(
             db, keyring, establishments=1, patients=10, seed=1, reference_date=date(9999, 12, 1)
         )
+
+
+def test_generated_files_carry_their_patients_search_keys(tmp_path: Path, keyring: Keyring) -> None:
+    from tests.patients.test_search_copies import assert_copies_hold
+
+    db = _fresh(tmp_path / "copies.db", keyring)
+    generate(db, keyring, establishments=3, patients=300, seed=4, reference_date=DAY, workers=1)
+    assert assert_copies_hold(db) >= 300

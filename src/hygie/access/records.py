@@ -81,8 +81,9 @@ def _key(value: str | None, field: str) -> str | None:
     return key
 
 
-def _criteria(db_session: Any, query: PatientQuery) -> tuple[store.Criteria, dict[str, Any]]:
-    """The storage criteria for ``query``, and what the trail says of them (never a NIR)."""
+def criteria_of(db_session: Any, query: PatientQuery) -> tuple[store.Criteria, dict[str, Any]]:
+    """The storage criteria for ``query``, and what the trail says of them (never a NIR).
+    ``db_session`` is needed for an IPP only (its establishment, by FINESS)."""
     family, name = _key(query.family, "family"), _key(query.name, "name")
     given = search_key(query.given) if query.given else None
     if query.sex is not None and query.sex not in ("female", "male", "unknown"):
@@ -122,6 +123,22 @@ def find_patients(
     """One page of identity summaries of the patients matching ``query`` in the actor's
     establishments where their roles may read identities, and how many match in all.
     Recorded as a search (level ``summary``) naming every patient returned."""
+    where, count = search_scope(db, actor, offset=offset, count=count, action=action)
+    with gate_transaction(db, where) as session:
+        criteria, said = criteria_of(session, query)
+        total, rows = store.find_in(
+            session, establishment_ids=where, criteria=criteria, offset=offset, limit=count
+        )
+        page = PatientPage(total=total, offset=offset, patients=summaries(rows))
+        audit.record(session, search_entry(actor, where, page, said, count=count, action=action))
+    return page
+
+
+def search_scope(
+    db: Database, actor: Actor, *, offset: int, count: int, action: str
+) -> tuple[frozenset[int], int]:
+    """Where the actor may search patients (refused and recorded if nowhere), and the page
+    size asked for, within bounds."""
     if offset < 0:
         raise ValidationError("cannot be negative", field="offset")
     count = max(0, min(int(count), MAX_PAGE))
@@ -130,20 +147,25 @@ def find_patients(
         record_refusal(db, actor, action=action, patient_ids=[], categories=["identity"],
                        reason="no role allowed to search patients")  # fmt: skip
         raise AccessDenied("your roles do not allow searching patients")
-    with gate_transaction(db, where) as session:
-        criteria, said = _criteria(session, query)
-        total, rows = store.find_in(
-            session, establishment_ids=where, criteria=criteria, offset=offset, limit=count
-        )
-        found = summaries(rows)
-        audit.record(
-            session,
-            audit_entry(actor, scope=where, action=action, outcome="allowed", level="summary",
-                        patient_ids=[p.id for p in found], categories=["identity"],
-                        record_count=len(found),
-                        details={"criteria": said, "offset": offset, "count": count, "total": total}),
-        )  # fmt: skip
-    return PatientPage(total=total, offset=offset, patients=found)
+    return where, count
+
+
+def search_entry(
+    actor: Actor,
+    where: frozenset[int],
+    page: PatientPage,
+    said: dict[str, Any],
+    *,
+    count: int,
+    action: str,
+) -> audit.Entry:
+    """The trail's entry for a search: a summary access naming every patient returned."""
+    return audit_entry(
+        actor, scope=where, action=action, outcome="allowed", level="summary",
+        patient_ids=[p.id for p in page.patients], categories=["identity"],
+        record_count=len(page.patients),
+        details={"criteria": said, "offset": page.offset, "count": count, "total": page.total},
+    )  # fmt: skip
 
 
 def read_item(

@@ -21,7 +21,7 @@ class Paging:
     count: int
 
 
-def paging(
+async def paging(
     count: Annotated[int | None, Query(alias="_count", ge=0, le=1_000_000)] = None,
     offset: Annotated[int, Query(alias="_offset", ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:

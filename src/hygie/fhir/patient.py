@@ -11,7 +11,15 @@ from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from hygie.access import chart_direct, directory, gateway, records, writes, writes_identity
+from hygie.access import (
+    chart_direct,
+    directory,
+    gateway,
+    records,
+    search_direct,
+    writes,
+    writes_identity,
+)
 from hygie.access.directory import Place
 from hygie.access.gateway import PatientSummary
 from hygie.access.policy import Category
@@ -219,7 +227,7 @@ def _query(
 
 
 @router.get("/Patient")
-def search(
+async def search(
     request: Request,
     db: Db,
     caller: Reader,
@@ -234,7 +242,7 @@ def search(
     query = _query(
         request, birthdate, identifier, family=family, given=given, name=name, sex=gender
     )
-    found = records.find_patients(
+    found = await search_direct.find_patients(
         db, caller.actor, query, offset=page.offset, count=page.count, action="fhir.patient.search"
     )
     resources = [summary_resource(p) for p in found.patients]

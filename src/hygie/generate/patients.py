@@ -97,7 +97,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
     ),
-    "patient_registrations": ("patient_id", "establishment_id", "ipp", "registered_at"),
+    "patient_registrations": (
+        "patient_id",
+        "establishment_id",
+        "ipp",
+        "registered_at",
+        # The patient's search keys and state, copied (models.patient.SEARCH_COPIES).
+        "birth_name_key",
+        "first_name_key",
+        "used_name_key",
+        "active",
+    ),
     "identity_events": ("id", "patient_id", "at", "kind", "recorded_by_id", "details"),
     "amo_coverages": (
         "id",
@@ -425,13 +435,14 @@ class ChunkMaker:
         if nir:
             self.chunk.nirs.append((row_index, nir))
         ipp = f"{pid:010d}"
-        self._add("patient_registrations", (pid, est.id, ipp, created))
+        keys = (search_key(birth_name), search_key(firsts[0]), search_key(used) if used else None)
+        self._add("patient_registrations", (pid, est.id, ipp, created, *keys, True))
         second = None
         if len(self.plan.establishments) > 1 and rng.random() < 0.08:
             second = rng.choice([e for e in self.plan.establishments if e.id != est.id])
             self._add(
                 "patient_registrations",
-                (pid, second.id, ipp, created + timedelta(days=rng.randint(1, 60))),
+                (pid, second.id, ipp, created + timedelta(days=rng.randint(1, 60)), *keys, True),
             )
         self._add(
             "identity_events",

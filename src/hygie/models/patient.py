@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    event,
+    inspect,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hygie.models.base import (
     Base,
@@ -31,24 +45,6 @@ class Patient(Base):
         Index("ix_patients_birth_name_key_birth_date", "birth_name_key", "birth_date"),
         Index("ix_patients_used_name_key", "used_name_key"),
         Index("ix_patients_birth_date_sex", "birth_date", "sex"),
-        # Name searches count and order their matches from these alone (migration 0006).
-        Index(
-            "ix_patients_birth_name_search",
-            "birth_name_key",
-            "first_name_key",
-            "id",
-            postgresql_include=["state"],
-        ),
-        Index(
-            "ix_patients_used_name_search",
-            "used_name_key",
-            "first_name_key",
-            "id",
-            postgresql_include=["state"],
-        ),
-        Index(
-            "ix_patients_first_name_search", "first_name_key", "id", postgresql_include=["state"]
-        ),
         # The id is taken from the sequence before the INSERT rather than read back with
         # RETURNING: under PostgreSQL row-level security a new identity is not readable
         # until its first file (patient_registrations) is written (migration 0004).
@@ -97,7 +93,25 @@ class PatientRegistration(Base):
     """A patient's file in one establishment, with its local number (IPP)."""
 
     __tablename__ = "patient_registrations"
-    __table_args__ = (UniqueConstraint("establishment_id", "ipp"),)
+    __table_args__ = (
+        UniqueConstraint("establishment_id", "ipp"),
+        # A name search reads the matches of its establishments from these alone
+        # (migration 0007): active identities only, in the order a page lists them.
+        *(
+            Index(
+                f"ix_patient_registrations_{name}_search",
+                "establishment_id",
+                *columns,
+                postgresql_where=text("active"),
+                sqlite_where=text("active"),
+            )
+            for name, columns in (
+                ("birth_name", ("birth_name_key", "first_name_key", "patient_id")),
+                ("used_name", ("used_name_key", "first_name_key", "patient_id")),
+                ("first_name", ("first_name_key", "patient_id")),
+            )
+        ),
+    )
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     establishment_id: Mapped[int] = mapped_column(
@@ -105,6 +119,50 @@ class PatientRegistration(Base):
     )
     ipp: Mapped[str] = mapped_column(String(20))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copies of the patient's search keys and state (SEARCH_COPIES), kept by
+    # ``_copy_search_keys``: the establishment's index of its patients.
+    birth_name_key: Mapped[str] = mapped_column(search_key_type(100))
+    first_name_key: Mapped[str] = mapped_column(search_key_type(100))
+    used_name_key: Mapped[str | None] = mapped_column(search_key_type(100))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+
+
+# What each file copies from its patient (the patient's attribute -> the file's value).
+SEARCH_COPIES: dict[str, Callable[[Patient], object]] = {
+    "birth_name_key": lambda p: p.birth_name_key,
+    "first_name_key": lambda p: p.first_name_key,
+    "used_name_key": lambda p: p.used_name_key,
+    "active": lambda p: p.state == PatientState.ACTIVE,
+}
+_SOURCES = ("birth_name_key", "first_name_key", "used_name_key", "state")
+
+
+@event.listens_for(Session, "before_flush")
+def _copy_search_keys(session: Session, _context: Any, _instances: Any) -> None:
+    """Keep each file's copies (SEARCH_COPIES) equal to its patient's, whatever writes them
+    through the ORM: a new file takes its patient's; a patient whose names or state changed
+    passes them to its files. (Bulk writers that go around the ORM copy them themselves.)"""
+    for obj in list(session.new):
+        if isinstance(obj, PatientRegistration):
+            patient = session.get(Patient, obj.patient_id)
+            if patient is not None:
+                _copy(patient, obj)
+    for obj in list(session.dirty):
+        if isinstance(obj, Patient) and obj.id is not None:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in _SOURCES):
+                files = session.scalars(
+                    select(PatientRegistration).where(PatientRegistration.patient_id == obj.id)
+                )
+                for file in files:
+                    _copy(obj, file)
+
+
+def _copy(patient: Patient, file: PatientRegistration) -> None:
+    for name, value in SEARCH_COPIES.items():
+        wanted = value(patient)
+        if getattr(file, name) != wanted:
+            setattr(file, name, wanted)
 
 
 class AmoCoverage(Base):

@@ -163,64 +163,53 @@ def find_in(
     ``criteria``, and one page of them with their establishments among those.
 
     A page is ordered by the name that matched (the birth name, or the used name for a
-    patient found by it), then first name and id. Each name to match is one branch read
-    from its name index alone (name key, first name, id and, on PostgreSQL, the state):
-    a common name at 750,000 patients matches some 2,000 identities across the group, and
-    visiting their rows to keep the few hundred of one establishment cost more than the
-    rest of the request."""
+    patient found by it), then first name and id. The matches are read from the files of
+    those establishments, which carry their patient's search keys (migration 0007): each
+    name to match is one range of one index, holding only the establishments' active
+    patients; the identity itself is visited only for criteria the files do not carry
+    (birth date, sex, NIR)."""
     ids = list(establishment_ids)
     c = criteria
-    rest: list[ColumnElement[bool]] = [Patient.state == PatientState.ACTIVE]
+    R = PatientRegistration
+    # The bare column, as the partial indexes say it (``IS true`` would not use them).
+    rest: list[ColumnElement[bool]] = [R.active.expression, R.establishment_id.in_(ids)]
     if c.given_key:
-        rest.append(starts_with(Patient.first_name_key, c.given_key))
-    if c.birth_date is not None:
-        rest.append(Patient.birth_date == c.birth_date)
-    if c.sex is not None:
-        rest.append(Patient.sex == c.sex)
-    if c.nir_hash is not None:
-        rest.append(Patient.nir_hash == c.nir_hash)
+        rest.append(starts_with(R.first_name_key, c.given_key))
     if c.ipp is not None:
         est, ipp = c.ipp
-        rest.append(
-            select(PatientRegistration.patient_id)
-            .where(
-                PatientRegistration.patient_id == Patient.id,
-                PatientRegistration.establishment_id == est,
-                PatientRegistration.ipp == ipp,
-            )
-            .exists()
-        )
-    names = (Patient.birth_name_key, Patient.used_name_key)
+        rest += [R.establishment_id == est, R.ipp == ipp]
+    on_identity: list[ColumnElement[bool]] = []
+    if c.birth_date is not None:
+        on_identity.append(Patient.birth_date == c.birth_date)
+    if c.sex is not None:
+        on_identity.append(Patient.sex == c.sex)
+    if c.nir_hash is not None:
+        on_identity.append(Patient.nir_hash == c.nir_hash)
+    if on_identity:  # a semi-join the planner may start from the identity's indexes
+        rest.append(R.patient_id.in_(select(Patient.id).where(*on_identity)))
+    names = (R.birth_name_key, R.used_name_key)
     branches: list[tuple[Any, str | None]] = []
     if c.family_key:
         branches = [(column, c.family_key) for column in names]
         if c.any_name_key:
             rest.append(or_(*(starts_with(col, c.any_name_key)
-                              for col in (*names, Patient.first_name_key))))  # fmt: skip
+                              for col in (*names, R.first_name_key))))  # fmt: skip
     elif c.any_name_key:
-        branches = [(col, c.any_name_key) for col in (*names, Patient.first_name_key)]
+        branches = [(col, c.any_name_key) for col in (*names, R.first_name_key)]
     else:  # an identifier alone
-        branches = [(Patient.birth_name_key, None)]
+        branches = [(R.birth_name_key, None)]
     matched = union_all(
         *(
-            select(
-                column.label("k"), Patient.first_name_key.label("f"), Patient.id.label("id")
-            ).where(starts_with(column, key) if key else true(), *rest)
+            select(column.label("k"), R.first_name_key.label("f"), R.patient_id.label("id")).where(
+                starts_with(column, key) if key else true(), *rest
+            )
             for column, key in branches
         )
     ).subquery()
-    filed = (
-        select(PatientRegistration.patient_id)
-        .where(
-            PatientRegistration.patient_id == matched.c.id,
-            PatientRegistration.establishment_id.in_(ids),
-        )
-        .exists()
-    )
-    # One line per identity (found by two names, it keeps the first in order).
+    # One line per identity (found by two names or in two establishments, it keeps the
+    # first in order).
     found = (
         select(matched.c.id, func.min(matched.c.k).label("k"), func.min(matched.c.f).label("f"))
-        .where(filed)
         .group_by(matched.c.id)
         .subquery()
     )

@@ -1,14 +1,18 @@
 """The SQL of the gate's direct reads (``hygie.db_direct``): one patient's identity, contact,
 death and files in one statement, mapped to the same objects as ``storage.patients``
-gives, so that the gate builds its answer from them exactly as it does from the ORM's.
+gives, so that the gate builds its answer from them exactly as it does from the ORM's; and
+a patient search, page and count in one statement, as ``storage.access.find_in`` reads it.
 
-Written out by hand because it runs at every FHIR read (docs/DECISIONS.md); it reads the
-columns the ORM models map, and decrypts the NIR as ``EncryptedText`` does.
+Written out by hand because they run at every FHIR read and search (docs/DECISIONS.md);
+they read the columns the ORM models map, and decrypt the NIR as ``EncryptedText`` does.
+tests/fhir/test_direct_path.py checks that both ways give the same answers.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, date
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -23,6 +27,7 @@ from hygie.models import (
     Sex,
 )
 from hygie.models.types import context_of
+from hygie.storage.access import Criteria
 from hygie.storage.patients import PatientRecord
 
 _IDENTITY_COLUMNS = (
@@ -74,3 +79,93 @@ async def identity_record(
 
 
 _NIR_CONTEXT = context_of(Patient.nir)
+
+
+@dataclass(frozen=True)
+class FoundPatient:
+    """One line of a search page: the identity summary and its files among those searched."""
+
+    id: int
+    birth_name: str
+    used_name: str | None
+    first_name: str
+    sex: str
+    birth_date: date
+    identity_status: str
+    establishment_ids: tuple[int, ...]
+
+
+def _range(column: str, name: str) -> str:
+    """``column`` starts with the key in ``%(name_lo)s`` (as ``common.starts_with``)."""
+    return f"{column} >= %({name}_lo)s AND {column} < %({name}_hi)s"
+
+
+@lru_cache(maxsize=64)
+def _find_sql(family: bool, given: bool, any_name: bool, identity: tuple[str, ...]) -> str:
+    """The search statement for a shape of criteria (``storage.access.find_in``'s query,
+    written out): the matches read from the files of the establishments searched, one
+    line per identity, one page of them joined to their identities, and how many match
+    (one row with NULLs and the count when the page is empty)."""
+    rest = ["r.active", "r.establishment_id = ANY(%(ests)s)"]
+    if given:
+        rest.append(_range("r.first_name_key", "given"))
+    if identity:
+        on = " AND ".join(f"p.{column} = %({column})s" for column in identity)
+        rest.append(f"r.patient_id IN (SELECT p.id FROM patients p WHERE {on})")  # noqa: S608
+    names = ("r.birth_name_key", "r.used_name_key")
+    if family:
+        branches = [(column, "family") for column in names]
+        if any_name:
+            ors = " OR ".join(f"({_range(c, 'name')})" for c in (*names, "r.first_name_key"))
+            rest.append(f"({ors})")
+    elif any_name:
+        branches = [(column, "name") for column in (*names, "r.first_name_key")]
+    else:
+        branches = [("r.birth_name_key", "")]
+    matched = " UNION ALL ".join(
+        f"SELECT {column} AS k, r.first_name_key AS f, r.patient_id AS id "  # noqa: S608 - fixed fragments only
+        f"FROM patient_registrations r WHERE "
+        + " AND ".join(([_range(column, key)] if key else []) + rest)
+        for column, key in branches
+    )
+    return (
+        f"WITH matched AS ({matched}), "  # noqa: S608 - fixed fragments only
+        "found AS (SELECT id, min(k) AS k, min(f) AS f FROM matched GROUP BY id), "
+        "page AS (SELECT id, k, f FROM found ORDER BY k, f, id LIMIT %(limit)s OFFSET %(offset)s) "
+        "SELECT (SELECT count(*) FROM found), p.id, p.birth_name, p.used_name, p.first_name, "
+        "p.sex, p.birth_date, p.identity_status, ARRAY(SELECT f.establishment_id "
+        "FROM patient_registrations f WHERE f.patient_id = p.id "
+        "AND f.establishment_id = ANY(%(ests)s) ORDER BY 1) "
+        "FROM (SELECT 1) one LEFT JOIN (page JOIN patients p ON p.id = page.id) ON true "
+        "ORDER BY page.k, page.f, page.id"
+    )
+
+
+async def find(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    establishment_ids: frozenset[int],
+    criteria: Criteria,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[FoundPatient]]:
+    """``storage.access.find_in`` in one statement (criteria without an IPP)."""
+    c = criteria
+    if c.ipp is not None:
+        raise ValueError("a search by IPP goes the ORM way")
+    identity = {"birth_date": c.birth_date, "sex": c.sex, "nir_hash": c.nir_hash}
+    present = tuple(k for k, v in identity.items() if v is not None)
+    params: dict[str, Any] = {
+        "ests": sorted(establishment_ids), "limit": limit, "offset": offset,
+        **{k: identity[k] for k in present},
+    }  # fmt: skip
+    for name, key in (("family", c.family_key), ("given", c.given_key), ("name", c.any_name_key)):
+        if key:
+            params[f"{name}_lo"], params[f"{name}_hi"] = key, key[:-1] + chr(ord(key[-1]) + 1)
+    sql = _find_sql(bool(c.family_key), bool(c.given_key), bool(c.any_name_key), present)
+    rows = await (await conn.execute(sql, params)).fetchall()
+    total = int(rows[0][0]) if rows else 0
+    found = [r for r in rows if r[1] is not None]
+    return total, [
+        FoundPatient(r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8])) for r in found
+    ]
