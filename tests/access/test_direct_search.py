@@ -79,7 +79,7 @@ async def _direct(
         total, rows = await direct_store.find(
             conn, establishment_ids=where, criteria=c, offset=offset, limit=limit
         )
-    return total, [(r.id, r.establishment_ids) for r in rows]
+    return total, [(r[0], r[7]) for r in rows]
 
 
 @settings(

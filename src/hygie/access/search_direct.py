@@ -45,14 +45,7 @@ async def find_patients(
         )
     page = records.PatientPage(
         total=total, offset=offset,
-        patients=[
-            PatientSummary(
-                id=r.id, birth_name=r.birth_name, used_name=r.used_name, first_name=r.first_name,
-                sex=r.sex, birth_date=r.birth_date, identity_status=r.identity_status,
-                establishment_ids=r.establishment_ids,
-            )
-            for r in rows
-        ],
+        patients=[PatientSummary(*row) for row in rows],
     )  # fmt: skip
     entry = records.search_entry(actor, where, page, said, count=count, action=action)
     await audit.record_direct(direct, entry, db=db)

@@ -10,8 +10,7 @@ tests/fhir/test_direct_path.py checks that both ways give the same answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
@@ -81,20 +80,6 @@ async def identity_record(
 _NIR_CONTEXT = context_of(Patient.nir)
 
 
-@dataclass(frozen=True)
-class FoundPatient:
-    """One line of a search page: the identity summary and its files among those searched."""
-
-    id: int
-    birth_name: str
-    used_name: str | None
-    first_name: str
-    sex: str
-    birth_date: date
-    identity_status: str
-    establishment_ids: tuple[int, ...]
-
-
 def _range(column: str, name: str) -> str:
     """``column`` starts with the key in ``%(name_lo)s`` (as ``common.starts_with``)."""
     return f"{column} >= %({name}_lo)s AND {column} < %({name}_hi)s"
@@ -148,8 +133,10 @@ async def find(
     criteria: Criteria,
     offset: int,
     limit: int,
-) -> tuple[int, list[FoundPatient]]:
-    """``storage.access.find_in`` in one statement (criteria without an IPP)."""
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """``storage.access.find_in`` in one statement (criteria without an IPP): how many
+    match, and the page's identity summaries as ``(id, birth_name, used_name, first_name,
+    sex, birth_date, identity_status, establishment ids among those searched)``."""
     c = criteria
     if c.ipp is not None:
         raise ValueError("a search by IPP goes the ORM way")
@@ -165,7 +152,4 @@ async def find(
     sql = _find_sql(bool(c.family_key), bool(c.given_key), bool(c.any_name_key), present)
     rows = await (await conn.execute(sql, params)).fetchall()
     total = int(rows[0][0]) if rows else 0
-    found = [r for r in rows if r[1] is not None]
-    return total, [
-        FoundPatient(r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8])) for r in found
-    ]
+    return total, [(*r[1:8], tuple(r[8])) for r in rows if r[1] is not None]
