@@ -351,3 +351,29 @@ def test_the_gate_opens_no_unscoped_session() -> None:
             ):
                 found.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
     assert found == [], "use hygie.access.scope.gate_transaction"
+
+
+def test_a_new_name_reaches_the_files_the_writer_cannot_see(
+    group: Group, app_db: Database, pg_db: Database
+) -> None:
+    """A's secretary renames a patient filed in A and B: B's file takes the new name too
+    (search copies, migration 0007), although row-level security hides it from her, and B's
+    physician finds the patient by it. Nothing else of B becomes visible to her."""
+    from hygie.access import records, writes_identity
+    from hygie.models import PatientRegistration
+
+    secretary = actor(app_db, "sec.a")
+    writes_identity.update_identity(app_db, secretary, patient_id=group.chloe, birth_name="Zorro")
+    with pg_db.sessions() as s:
+        files = s.scalars(
+            select(PatientRegistration).where(PatientRegistration.patient_id == group.chloe)
+        ).all()
+    assert sorted((f.establishment_id, f.birth_name_key) for f in files) == [
+        (group.world.est_a, "ZORRO"), (group.world.est_b, "ZORRO"),
+    ]  # fmt: skip
+    doctor_b = actor(app_db, "dr.b")
+    found = records.find_patients(app_db, doctor_b, records.PatientQuery(family="Zorro"))
+    assert [p.id for p in found.patients] == [group.chloe]
+    assert records.find_patients(app_db, doctor_b, records.PatientQuery(family="Marais")).total == 0
+    seen = records.find_patients(app_db, secretary, records.PatientQuery(family="Zorro"))
+    assert [p.establishment_ids for p in seen.patients] == [(group.world.est_a,)]

@@ -16,11 +16,12 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
-    select,
     text,
     true,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hygie.models.base import (
     Base,
@@ -141,28 +142,52 @@ _SOURCES = ("birth_name_key", "first_name_key", "used_name_key", "state")
 def _copy_search_keys(session: Session, _context: Any, _instances: Any) -> None:
     """Keep each file's copies (SEARCH_COPIES) equal to its patient's, whatever writes them
     through the ORM: a new file takes its patient's; a patient whose names or state changed
-    passes them to its files. (Bulk writers that go around the ORM copy them themselves.)"""
+    passes them to all its files. (Bulk writers that go around the ORM copy them
+    themselves.)"""
     for obj in list(session.new):
         if isinstance(obj, PatientRegistration):
             patient = session.get(Patient, obj.patient_id)
             if patient is not None:
-                _copy(patient, obj)
+                for name, value in SEARCH_COPIES.items():
+                    setattr(obj, name, value(patient))
     for obj in list(session.dirty):
         if isinstance(obj, Patient) and obj.id is not None:
             state = inspect(obj)
             if any(state.attrs[name].history.has_changes() for name in _SOURCES):
-                files = session.scalars(
-                    select(PatientRegistration).where(PatientRegistration.patient_id == obj.id)
-                )
-                for file in files:
-                    _copy(obj, file)
+                _pass_to_files(session, obj)
 
 
-def _copy(patient: Patient, file: PatientRegistration) -> None:
-    for name, value in SEARCH_COPIES.items():
-        wanted = value(patient)
-        if getattr(file, name) != wanted:
-            setattr(file, name, wanted)
+_DECLARE_SCOPE = text("SELECT set_config('hygie.establishments', :scope, true)")
+_CURRENT_SCOPE = text("SELECT current_setting('hygie.establishments', true)")
+
+
+def _pass_to_files(session: Session, patient: Patient) -> None:
+    """Give every file of ``patient``, in every establishment, the patient's new copies.
+
+    The change was decided by the gate on the actor's own establishments; a file in another
+    (hidden from this transaction by row-level security) must not keep the former name, or
+    that establishment could no longer find its patient by it. On PostgreSQL this one
+    statement runs with the group's scope, then the transaction's own is declared again:
+    it writes only the copies, and reads nothing back."""
+    values = {name: value(patient) for name, value in SEARCH_COPIES.items()}
+    statement = (
+        update(PatientRegistration)
+        .where(PatientRegistration.patient_id == patient.id)
+        .values(**values)
+    )
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        own = conn.execute(_CURRENT_SCOPE).scalar()
+        conn.execute(_DECLARE_SCOPE, {"scope": "*"})
+        conn.execute(statement)
+        conn.execute(_DECLARE_SCOPE, {"scope": own or ""})
+    else:
+        conn.execute(statement)
+    # Files this session has loaded hold the new values as stored, not as pending changes.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, PatientRegistration) and obj.patient_id == patient.id:
+            for name, value in values.items():
+                set_committed_value(obj, name, value)
 
 
 class AmoCoverage(Base):
