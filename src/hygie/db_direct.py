@@ -6,7 +6,7 @@ run thousands of times a second. Through the ORM each costs more in Python than 
 database (pool pre-ping, session, identity map, result objects), and a synchronous route
 pays two trips through the thread pool besides, which cost more than the rest of the request
 on this kind of machine (docs/BENCHMARKS.md). So the paths that run at every request
-(``auth.callers.from_bearer_direct``, ``access.chart_direct``) are coroutines sending their
+(``auth.callers.from_bearer_async``, ``access.chart_direct``, ``access.search_direct``) are coroutines sending their
 SQL on asyncio psycopg connections kept here, in a ``psycopg_pool`` pool: in autocommit, so
 that each statement is its own transaction (a read is one statement; its audit event
 another, durable when it returns), prepared by psycopg after a few uses. A worker then
@@ -20,7 +20,8 @@ paths run the ORM way in the thread pool.
 Row-level security: a connection declares the scope it is taken for at session level
 (``set_config(..., false)``) and keeps it between uses, so that a connection serving the
 same actor again needs no statement for it. ``connection`` takes the scope as a required
-argument: nothing runs on a connection that has not declared the scope it was asked for.
+argument and declares it when it differs; only ``connection_without_patient_rows`` skips the
+declaration, for the token check and the audit writer.
 
 Everything else keeps the ORM. These paths fall back to it whenever a case is not the
 plain allowed one (a refused token, a patient not found, a refused read), so refusals are
@@ -85,12 +86,22 @@ class DirectPool:
             await conn.execute("SELECT 1")
 
     @asynccontextmanager
-    async def connection(self, scope: str | None) -> AsyncIterator[Connection]:
+    async def connection(self, scope: str) -> AsyncIterator[Connection]:
         """A connection whose session declares ``scope`` (``hygie.db.scope_setting``; ''
-        for none: no patient row), back to the pool when the block ends.
+        for none: no patient row), back to the pool when the block ends."""
+        async with self._connection(scope) as conn:
+            yield conn
 
-        ``scope=None``: for a block that reads no patient table (the token check); the
-        connection keeps whatever scope it had."""
+    @asynccontextmanager
+    async def connection_without_patient_rows(self) -> AsyncIterator[Connection]:
+        """A connection for a block that reads no table under row-level security (the token
+        check, the audit writer): it keeps whatever scope an earlier use declared, which is
+        why nothing that reads patient data may take one."""
+        async with self._connection(None) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _connection(self, scope: str | None) -> AsyncIterator[Connection]:
         async with self._pool.connection() as conn:
             try:
                 if scope is not None and self._scopes.get(conn) != scope:

@@ -32,6 +32,8 @@ async def find_patients(
 ) -> records.PatientPage:
     """``records.find_patients`` for a coroutine: the same page, the same trail."""
     direct = db.direct_here()
+    # No role that may search: ``search_scope`` would record the refusal with a blocking
+    # statement, so the ORM way (in the thread pool) takes that case.
     if direct is None or query.ipp is not None or not identity_scope(actor):
         search = partial(
             records.find_patients, db, actor, query, offset=offset, count=count, action=action

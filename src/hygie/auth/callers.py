@@ -200,7 +200,7 @@ async def from_bearer_async(
     the thread pool, which decides and records."""
     direct = db.direct_here()
     if direct is not None:
-        async with direct.connection(None) as conn:  # reads no patient table
+        async with direct.connection_without_patient_rows() as conn:
             live = await tokens.live_token(conn, secret, operation=operation, now=now)
         if live is not None:
             actor = make_actor(

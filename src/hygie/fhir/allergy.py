@@ -5,9 +5,9 @@ reaction's, and sets the criticality (severe: high, otherwise low)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hygie import reference
@@ -22,7 +22,7 @@ from hygie.fhir.outcome import FhirError
 from hygie.fhir.params import parse_id
 from hygie.fhir.spec import ResourceSpec
 from hygie.fhir.versions import check_if_match
-from hygie.fhir.writing import parse_resource
+from hygie.fhir.writing import body_of
 
 TYPE = "AllergyIntolerance"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
@@ -121,8 +121,13 @@ def search(request: Request, db: Db, caller: Reader, glass: Glass, page: Page) -
 
 
 @router.post(f"/{TYPE}")
-async def create(request: Request, db: Db, caller: Writer, glass: Glass) -> Response:
-    resource = await parse_resource(request, TYPE)
+def create(
+    request: Request,
+    db: Db,
+    caller: Writer,
+    glass: Glass,
+    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+) -> Response:
     patient_id = clinical.patient_of(resource, "patient")
     establishment_id = clinical.establishment_of(caller, resource)
     what = _substance(resource)
@@ -140,9 +145,15 @@ async def create(request: Request, db: Db, caller: Writer, glass: Glass) -> Resp
 
 
 @router.put(f"/{TYPE}/{{ident}}")
-async def update(ident: str, request: Request, db: Db, caller: Writer, glass: Glass) -> Response:
+def update(
+    ident: str,
+    request: Request,
+    db: Db,
+    caller: Writer,
+    glass: Glass,
+    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+) -> Response:
     allergy_id = parse_id(ident, TYPE)
-    resource = await parse_resource(request, TYPE, expect_id=ident)
     current = clinical.read_one(db, caller, glass, KIND, allergy_id)
     check_if_match(request, current)
     clinical.unchanged(

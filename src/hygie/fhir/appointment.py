@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from hygie.access import lists, records, writes
@@ -32,7 +32,7 @@ from hygie.fhir.params import (
 from hygie.fhir.spec import ResourceSpec, SearchParam
 from hygie.fhir.versions import check_if_match, versioned
 from hygie.fhir.wire import fhir_response
-from hygie.fhir.writing import parse_resource
+from hygie.fhir.writing import body_of
 
 ESTABLISHMENT = "https://hygie.invalid/fhir/StructureDefinition/establishment"
 # Hygie status -> FHIR status, and back.
@@ -209,8 +209,13 @@ def _establishment(caller: Caller, resource: dict[str, Any]) -> int:
 
 
 @router.post("/Appointment")
-async def create(request: Request, db: Db, caller: Writer, at: Now) -> Response:
-    resource = await parse_resource(request, "Appointment")
+def create(
+    request: Request,
+    db: Db,
+    caller: Writer,
+    at: Now,
+    resource: Annotated[dict[str, Any], Depends(body_of("Appointment"))],
+) -> Response:
     if resource.get("status") != "booked":
         raise FhirError(422, "a new appointment is booked", expression="Appointment.status")
     patient_id = _actor_of(resource, "Patient")
@@ -263,9 +268,15 @@ def _unchanged(current: dict[str, Any], sent: dict[str, Any], caller: Caller) ->
 
 
 @router.put("/Appointment/{ident}")
-async def update(ident: str, request: Request, db: Db, caller: Writer, at: Now) -> Response:
+def update(
+    ident: str,
+    request: Request,
+    db: Db,
+    caller: Writer,
+    at: Now,
+    sent: Annotated[dict[str, Any], Depends(body_of("Appointment"))],
+) -> Response:
     appointment_id = parse_id(ident, "Appointment")
-    sent = await parse_resource(request, "Appointment", expect_id=ident)
     current = _read(db, caller, appointment_id)
     check_if_match(request, current)
     _unchanged(current, sent, caller)

@@ -9,9 +9,9 @@ unless the request carries the reason to override the warning in an extension.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hygie import reference
@@ -27,7 +27,7 @@ from hygie.fhir.outcome import FhirError
 from hygie.fhir.params import parse_id, reference_id
 from hygie.fhir.spec import ResourceSpec
 from hygie.fhir.versions import check_if_match
-from hygie.fhir.writing import parse_resource
+from hygie.fhir.writing import body_of
 
 TYPE = "MedicationRequest"
 OVERRIDE_EXTENSION = "https://hygie.invalid/fhir/StructureDefinition/allergy-override-reason"
@@ -162,8 +162,13 @@ def search(request: Request, db: Db, caller: Reader, glass: Glass, page: Page) -
 
 
 @router.post(f"/{TYPE}")
-async def create(request: Request, db: Db, caller: Writer, glass: Glass) -> Response:
-    resource = await parse_resource(request, TYPE)
+def create(
+    request: Request,
+    db: Db,
+    caller: Writer,
+    glass: Glass,
+    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+) -> Response:
     patient_id = clinical.patient_of(resource, "subject")
     establishment_id = clinical.establishment_of(caller, resource)
     if resource.get("status") != "active" or resource.get("intent") != "order":
@@ -197,9 +202,15 @@ async def create(request: Request, db: Db, caller: Writer, glass: Glass) -> Resp
 
 
 @router.put(f"/{TYPE}/{{ident}}")
-async def update(ident: str, request: Request, db: Db, caller: Writer, glass: Glass) -> Response:
+def update(
+    ident: str,
+    request: Request,
+    db: Db,
+    caller: Writer,
+    glass: Glass,
+    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+) -> Response:
     prescription_id = parse_id(ident, TYPE)
-    resource = await parse_resource(request, TYPE, expect_id=ident)
     current = clinical.read_one(db, caller, glass, KIND, prescription_id)
     check_if_match(request, current)
 

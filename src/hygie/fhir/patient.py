@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from hygie.access import (
@@ -40,7 +40,7 @@ from hygie.fhir.params import (
 from hygie.fhir.spec import Operation, ResourceSpec, SearchParam
 from hygie.fhir.versions import check_if_match, versioned
 from hygie.fhir.wire import fhir_response
-from hygie.fhir.writing import parse_resource
+from hygie.fhir.writing import body_of
 
 SPEC = ResourceSpec(
     type="Patient",
@@ -315,8 +315,12 @@ def _establishment(db: Database, caller: Caller, resource: dict[str, Any]) -> in
 
 
 @router.post("/Patient")
-async def create(request: Request, db: Db, caller: Writer) -> Response:
-    resource = await parse_resource(request, "Patient")
+def create(
+    request: Request,
+    db: Db,
+    caller: Writer,
+    resource: Annotated[dict[str, Any], Depends(body_of("Patient"))],
+) -> Response:
     traits = _identity(resource)
     gp = resource.get("generalPractitioner") or []
     created = writes.create_patient(
@@ -332,9 +336,14 @@ async def create(request: Request, db: Db, caller: Writer) -> Response:
 
 
 @router.put("/Patient/{ident}")
-async def update(ident: str, request: Request, db: Db, caller: Writer) -> Response:
+def update(
+    ident: str,
+    request: Request,
+    db: Db,
+    caller: Writer,
+    resource: Annotated[dict[str, Any], Depends(body_of("Patient"))],
+) -> Response:
     patient_id = parse_id(ident, "Patient")
-    resource = await parse_resource(request, "Patient", expect_id=ident)
     current = _read(db, caller, patient_id, "fhir.patient.read")
     check_if_match(request, current)
     traits, before = _identity(resource), _identity(current)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -10,6 +11,20 @@ from starlette.requests import Request
 
 from hygie.fhir.outcome import FhirError
 from hygie.fhir.wire import model_of
+
+
+def body_of(resource_type: str) -> Callable[[Request], Coroutine[Any, Any, dict[str, Any]]]:
+    """A dependency giving the request's ``resource_type`` resource (``parse_resource``;
+    an update's id, the path's ``ident``, must be the body's). Writing routes take the body
+    this way and are plain functions: their gate transactions run in the thread pool, not
+    in the event loop the direct reads share."""
+
+    async def body(request: Request) -> dict[str, Any]:
+        return await parse_resource(
+            request, resource_type, expect_id=request.path_params.get("ident")
+        )
+
+    return body
 
 
 async def parse_resource(
