@@ -297,3 +297,27 @@ def test_searches_find_and_record_what_the_orm_path_does(
         [slow_event] = events_after(site.db, middle)
         assert _fields(fast_event) == _fields(slow_event), params
     assert len(calls) == len(SEARCHES)
+
+
+def test_an_event_the_database_refuses_fails_its_own_request_only(
+    site: Site, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with site.db.transaction() as s:
+        other = patients.create_patient(
+            s, establishment_id=site.world.est_a, birth_name="Autre", birth_first_names=["Lou"],
+            sex="female", birth_date=date(1991, 1, 1),
+        ).patient.id  # fmt: skip
+    original = trail_pg.write_events_async
+
+    async def refusing(conn: Any, batch: list[dict[str, Any]]) -> list[int]:
+        if any(v["patient_ids"] == [other] for v in batch):
+            raise RuntimeError("refused")
+        return await original(conn, batch)
+
+    monkeypatch.setattr(trail_pg, "write_events_async", refusing)
+    secret = token(site, "dr.a")
+    targets = [site.patient, other] * 20
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda p: (p, _get(served, f"Patient/{p}", secret)), targets))
+    assert {a.status_code for p, a in answers if p == site.patient} == {200}
+    assert {a.status_code for p, a in answers if p == other} == {500}
