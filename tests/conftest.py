@@ -27,6 +27,23 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 _skipped_pg: list[str] = []
 
 
+REDIS_URL = os.environ.get("HYGIE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis to count in (tests use keys of their own, under a random prefix)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"CI=true but Redis is not reachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}): its tests did not run")
+    return REDIS_URL
+
+
 def _pg_available() -> str | None:
     try:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
@@ -110,6 +127,12 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring) -> Iter
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
+    redis_skips = [r for r in skipped if "Redis not reachable" in str(getattr(r, "longrepr", ""))]
+    if redis_skips:
+        terminalreporter.write_sep("!", "REDIS TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(redis_skips)} tests did not run: no Redis at {REDIS_URL}.", red=True
+        )
     pg_skips = [r for r in skipped if "PostgreSQL" in str(getattr(r, "longrepr", ""))]
     if pg_skips:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
