@@ -70,6 +70,8 @@ SPEC = ResourceSpec(
 SEARCH_PARAMS = frozenset(p.name for p in SPEC.search_params)
 
 router = APIRouter()
+# The resource a create or update sends (parsed and checked before the route runs).
+Body = Annotated[dict[str, Any], Depends(body_of("Appointment"))]
 
 
 def _ref(kind: str, ident: int) -> dict[str, str]:
@@ -209,13 +211,7 @@ def _establishment(caller: Caller, resource: dict[str, Any]) -> int:
 
 
 @router.post("/Appointment")
-def create(
-    request: Request,
-    db: Db,
-    caller: Writer,
-    at: Now,
-    resource: Annotated[dict[str, Any], Depends(body_of("Appointment"))],
-) -> Response:
+def create(request: Request, db: Db, caller: Writer, at: Now, resource: Body) -> Response:
     if resource.get("status") != "booked":
         raise FhirError(422, "a new appointment is booked", expression="Appointment.status")
     patient_id = _actor_of(resource, "Patient")
@@ -268,14 +264,7 @@ def _unchanged(current: dict[str, Any], sent: dict[str, Any], caller: Caller) ->
 
 
 @router.put("/Appointment/{ident}")
-def update(
-    ident: str,
-    request: Request,
-    db: Db,
-    caller: Writer,
-    at: Now,
-    sent: Annotated[dict[str, Any], Depends(body_of("Appointment"))],
-) -> Response:
+def update(ident: str, request: Request, db: Db, caller: Writer, at: Now, sent: Body) -> Response:
     appointment_id = parse_id(ident, "Appointment")
     current = _read(db, caller, appointment_id)
     check_if_match(request, current)

@@ -44,6 +44,8 @@ SPEC = ResourceSpec(
 )
 
 router = APIRouter()
+# The resource a create or update sends (parsed and checked before the route runs).
+Body = Annotated[dict[str, Any], Depends(body_of(TYPE))]
 
 
 def to_resource(item: dict[str, Any], patient_id: int) -> dict[str, Any]:
@@ -119,13 +121,7 @@ def search(request: Request, db: Db, caller: Reader, glass: Glass, page: Page) -
 
 
 @router.post(f"/{TYPE}")
-def create(
-    request: Request,
-    db: Db,
-    caller: Writer,
-    glass: Glass,
-    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
-) -> Response:
+def create(request: Request, db: Db, caller: Writer, glass: Glass, resource: Body) -> Response:
     patient_id = clinical.patient_of(resource, "subject")
     establishment_id = clinical.establishment_of(caller, resource)
     code, onset = _code(resource), _onset(resource)
@@ -143,12 +139,7 @@ def create(
 
 @router.put(f"/{TYPE}/{{ident}}")
 def update(
-    ident: str,
-    request: Request,
-    db: Db,
-    caller: Writer,
-    glass: Glass,
-    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+    ident: str, request: Request, db: Db, caller: Writer, glass: Glass, resource: Body
 ) -> Response:
     condition_id = parse_id(ident, TYPE)
     current = clinical.read_one(db, caller, glass, KIND, condition_id)

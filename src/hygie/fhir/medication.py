@@ -54,6 +54,8 @@ SPEC = ResourceSpec(
 )
 
 router = APIRouter()
+# The resource a create or update sends (parsed and checked before the route runs).
+Body = Annotated[dict[str, Any], Depends(body_of(TYPE))]
 
 
 def to_resource(item: dict[str, Any], patient_id: int) -> dict[str, Any]:
@@ -162,13 +164,7 @@ def search(request: Request, db: Db, caller: Reader, glass: Glass, page: Page) -
 
 
 @router.post(f"/{TYPE}")
-def create(
-    request: Request,
-    db: Db,
-    caller: Writer,
-    glass: Glass,
-    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
-) -> Response:
+def create(request: Request, db: Db, caller: Writer, glass: Glass, resource: Body) -> Response:
     patient_id = clinical.patient_of(resource, "subject")
     establishment_id = clinical.establishment_of(caller, resource)
     if resource.get("status") != "active" or resource.get("intent") != "order":
@@ -203,12 +199,7 @@ def create(
 
 @router.put(f"/{TYPE}/{{ident}}")
 def update(
-    ident: str,
-    request: Request,
-    db: Db,
-    caller: Writer,
-    glass: Glass,
-    resource: Annotated[dict[str, Any], Depends(body_of(TYPE))],
+    ident: str, request: Request, db: Db, caller: Writer, glass: Glass, resource: Body
 ) -> Response:
     prescription_id = parse_id(ident, TYPE)
     current = clinical.read_one(db, caller, glass, KIND, prescription_id)

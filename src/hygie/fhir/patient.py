@@ -77,6 +77,8 @@ SEARCH_PARAMS = frozenset(p.name for p in SPEC.search_params)
 READ_BLOCKS = frozenset({Category.IDENTITY, Category.CONTACT})
 
 router = APIRouter()
+# The resource a create or update sends (parsed and checked before the route runs).
+Body = Annotated[dict[str, Any], Depends(body_of("Patient"))]
 
 
 def _ref(kind: str, ident: int | None) -> dict[str, str] | None:
@@ -315,12 +317,7 @@ def _establishment(db: Database, caller: Caller, resource: dict[str, Any]) -> in
 
 
 @router.post("/Patient")
-def create(
-    request: Request,
-    db: Db,
-    caller: Writer,
-    resource: Annotated[dict[str, Any], Depends(body_of("Patient"))],
-) -> Response:
+def create(request: Request, db: Db, caller: Writer, resource: Body) -> Response:
     traits = _identity(resource)
     gp = resource.get("generalPractitioner") or []
     created = writes.create_patient(
@@ -336,13 +333,7 @@ def create(
 
 
 @router.put("/Patient/{ident}")
-def update(
-    ident: str,
-    request: Request,
-    db: Db,
-    caller: Writer,
-    resource: Annotated[dict[str, Any], Depends(body_of("Patient"))],
-) -> Response:
+def update(ident: str, request: Request, db: Db, caller: Writer, resource: Body) -> Response:
     patient_id = parse_id(ident, "Patient")
     current = _read(db, caller, patient_id, "fhir.patient.read")
     check_if_match(request, current)
