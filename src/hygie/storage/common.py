@@ -50,4 +50,10 @@ def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
     ``search_key_type``) both forms select the same rows."""
     if not prefix:
         return true()
-    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return and_(column >= prefix, column < past_prefix(prefix))
+
+
+def past_prefix(prefix: str) -> str:
+    """The first key after every key that starts with ``prefix`` (not empty): the range
+    ``[prefix, past_prefix(prefix))`` holds exactly the keys starting with it."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)

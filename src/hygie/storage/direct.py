@@ -27,6 +27,7 @@ from hygie.models import (
 )
 from hygie.models.types import context_of
 from hygie.storage.access import Criteria
+from hygie.storage.common import past_prefix
 from hygie.storage.patients import PatientRecord
 
 _IDENTITY_COLUMNS = (
@@ -36,6 +37,7 @@ _IDENTITY_COLUMNS = (
     "merged_into_id",
 )  # fmt: skip
 _ENUMS = {"sex": Sex, "identity_status": IdentityStatus, "state": PatientState}
+_NIR_CONTEXT = context_of(Patient.nir)
 # One row per file the transaction's scope shows (one with NULLs if none), in
 # establishment order as ``storage.patients.registrations`` gives them.
 IDENTITY = (
@@ -77,11 +79,9 @@ async def identity_record(
     )  # fmt: skip
 
 
-_NIR_CONTEXT = context_of(Patient.nir)
-
-
 def _range(column: str, name: str) -> str:
-    """``column`` starts with the key in ``%(name_lo)s`` (as ``common.starts_with``)."""
+    """``column`` starts with the key in ``%(name_lo)s`` (``common.starts_with``, written
+    out; ``find`` passes ``past_prefix`` of it as ``%(name_hi)s``)."""
     return f"{column} >= %({name}_lo)s AND {column} < %({name}_hi)s"
 
 
@@ -148,7 +148,7 @@ async def find(
     }  # fmt: skip
     for name, key in (("family", c.family_key), ("given", c.given_key), ("name", c.any_name_key)):
         if key:
-            params[f"{name}_lo"], params[f"{name}_hi"] = key, key[:-1] + chr(ord(key[-1]) + 1)
+            params[f"{name}_lo"], params[f"{name}_hi"] = key, past_prefix(key)
     sql = _find_sql(bool(c.family_key), bool(c.given_key), bool(c.any_name_key), present)
     rows = await (await conn.execute(sql, params)).fetchall()
     total = int(rows[0][0]) if rows else 0
