@@ -4,6 +4,7 @@ Start-up refuses to run with a missing or wrong key file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hygie import __version__, fhir
+from hygie.access import containment
 from hygie.access.sealing import BackgroundSealer
 from hygie.api import mount
 from hygie.api import responses as r
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                 await db.close_direct()
             return
         app.state.db = open_checked(settings)
+        # Containment's counters (in Redis with HYGIE_REDIS_URL, so that limits hold across
+        # processes) and the channels its alerts go to (HYGIE_ALERT_*).
+        guard = containment.install(app.state.db, containment.guard_from_env(os.environ))
         await app.state.db.open_direct()
         # Chains the trail's events every 0.2 s; on PostgreSQL accesses then leave sealing
         # to it (docs/DECISIONS.md, "sealed in the background by a server").
@@ -88,6 +93,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         sealer.start()
         yield
         sealer.stop()
+        if guard.dispatcher is not None:
+            guard.dispatcher.close()  # sends what is queued, within a few seconds
         await app.state.db.close_direct()
         app.state.db.dispose()
 

@@ -118,3 +118,21 @@ def test_counts_equal_a_plain_recount(
         for name, width in WINDOWS.items():
             assert got.windows[name] == len({p for t, p in log if t > now - width})
         assert got.ever == len({p for _, p in log})
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.tuples(st.integers(0, 600), st.lists(st.integers(1, 40), max_size=5)), max_size=40)
+)
+def test_a_preview_gives_what_observing_would_and_counts_nothing(
+    make_meter: Callable[[], ExposureMeter], steps: list[tuple[int, list[int]]]
+) -> None:
+    """The gate decides on a preview before the data leaves: it must equal the counts after
+    observing, and leave the meter as it was."""
+    meter, now = make_meter(), T0
+    for seconds, patients in steps:
+        now += timedelta(seconds=seconds)
+        before = meter.current(account=1, level=Level.RECORD, at=now)
+        seen = meter.preview(account=1, level=Level.RECORD, patients=patients, at=now)
+        assert meter.current(account=1, level=Level.RECORD, at=now) == before
+        assert meter.observe(account=1, level=Level.RECORD, patients=patients, at=now) == seen

@@ -331,6 +331,7 @@ PLAIN_SESSIONS_ALLOWED = {
     "sealing": "the trail only",
     "maintenance": "the trail and the organisation; bulk work runs on system_database()",
     "accounts": "accounts and establishments only",
+    "containment": "decoy ids and norms only, for accesses on the direct connections",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from hygie.access.scope import gate_transaction
 from hygie.auth import service as auth
 from hygie.db import Database
 from hygie.errors import NotFoundError
+from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.identifiers import parse_finess
 from hygie.models import User
@@ -95,7 +96,7 @@ def create_account(
 ) -> auth.NewAccount:
     """A human account with one habilitation per establishment (FINESS), its TOTP
     enrolment pending; the actor must manage accounts in each of those establishments."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with db.sessions() as session:
         where = frozenset(_establishment_id(session, raw) for raw in establishments)
     if not _may(actor, Action.WRITE, where):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from hygie.errors import NotFoundError
+from hygie.kit import clock
 from hygie.kit.time import local_date
 from hygie.models import Role, User
 from hygie.storage import staff as staff_store
@@ -89,7 +90,7 @@ def load_actor(
     return make_actor(
         user_id=user.id, username=user.username, human=user.kind.value == "human",
         professional_id=user.professional_id, habilitations=habilitations, how=how,
-        now=now or datetime.now(UTC), session_id=session_id, token_id=token_id,
+        now=now or clock.now(), session_id=session_id, token_id=token_id,
         token_scope=token_scope, ip=ip, user_agent=user_agent, purpose=purpose,
     )  # fmt: skip
 

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from anyio import to_thread
-from sqlalchemy import Executable, bindparam, insert
+from sqlalchemy import Engine, Executable, bindparam, insert
 from sqlalchemy.orm import Session
 
+from hygie.kit import clock
 from hygie.models import AuditEvent, Base
 
 if TYPE_CHECKING:
@@ -102,13 +103,24 @@ def event_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(values)).hexdigest()
 
 
-def record(session: Session, entry: Entry, *, now: datetime | None = None) -> AuditEvent:
+def record(
+    session: Session, entry: Entry, *, now: datetime | None = None, guarded: bool = True
+) -> AuditEvent:
     """Write ``entry`` to the trail in the session's transaction, then seal what can be
     sealed without waiting (``sealing``). Returns a copy of the event written (not attached
-    to the session)."""
-    from hygie.access import request_trace, sealing
+    to the session).
 
-    values = content(entry, now or datetime.now(UTC))
+    First, containment decides on the access (``containment``): it may refuse it by raising
+    ``Contained``, which rolls the transaction back before any data has left. ``guarded``
+    is False only for containment's own records."""
+    from hygie.access import containment, request_trace, sealing
+
+    at = now or clock.now()
+    verdict = None
+    if guarded:
+        guard = containment.guard_for(_engine(session))
+        verdict = guard.check(entry, at, session)
+    values = content(entry, at)
     if session.get_bind().dialect.name == "postgresql":
         from hygie.access import trail_pg
 
@@ -122,7 +134,16 @@ def record(session: Session, entry: Entry, *, now: datetime | None = None) -> Au
         event_id = _write(session, values)
         sealing.seal(session)
     request_trace.note(event_id)
+    if verdict is not None and verdict.response and verdict.access is not None:
+        from hygie.access import containment_actions
+
+        containment_actions.alert_on_allowed(session, guard, verdict, verdict.access, event_id)
     return AuditEvent(id=event_id, **values)
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 async def record_direct(
@@ -134,14 +155,33 @@ async def record_direct(
     background sealer; without one (an application whose lifespan started none), a pass
     runs right after, in the thread pool, as ``record`` would have sealed in its
     transaction."""
-    from hygie.access import audit_batch, request_trace, sealing
+    from hygie.access import audit_batch, containment, request_trace, sealing
 
-    values = content(entry, now or datetime.now(UTC))
+    at = now or clock.now()
+    guard = containment.guard_for(db.engine)
+    try:
+        verdict = guard.check(entry, at)
+    except containment.Contained as refused:
+        await to_thread.run_sync(partial(containment.enforce, db, refused))
+        raise
+    values = content(entry, at)
     event_id = await audit_batch.batcher(pool).write(values)
     request_trace.note(event_id)
+    if verdict.response and verdict.access is not None:
+        await to_thread.run_sync(partial(_alert_direct, db, guard, verdict, event_id))
     if not sealing.deferred():
         await to_thread.run_sync(partial(sealing.seal_pending, db, wait=False))
     return event_id
+
+
+def _alert_direct(db: Database, guard: Any, verdict: Any, event_id: int) -> None:
+    """The alert an access on the direct connections raised, in a transaction of its own
+    (the access has committed already)."""
+    from hygie.access import containment_actions
+    from hygie.db import scope_setting
+
+    with db.transaction(scope=scope_setting(frozenset())) as session:
+        containment_actions.alert_on_allowed(session, guard, verdict, verdict.access, event_id)
 
 
 def _write(session: Session, values: dict[str, Any]) -> int:

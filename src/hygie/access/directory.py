@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from threading import Lock
 from typing import Any, Generic, TypeVar
 
@@ -21,6 +21,7 @@ from hygie.access.gateway import AccessDenied, audit_entry, record_refusal
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import NotFoundError
+from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.text import search_key
 from hygie.kit.time import local_date
@@ -205,7 +206,7 @@ def read_post(
     db: Database, actor: Actor, post_id: int, *, action: str = "directory.read",
     today: date | None = None,
 ) -> Post:  # fmt: skip
-    day = today or local_date(datetime.now(UTC))
+    day = today or local_date(clock.now())
 
     def fetch(session: Session) -> Post | None:
         row = lists_store.habilitation(session, post_id)
@@ -220,7 +221,7 @@ def find_posts(
     action: str = "directory.search", today: date | None = None,
 ) -> Found[Post]:  # fmt: skip
     """Professionals' roles, for one professional and / or one establishment."""
-    day = today or local_date(datetime.now(UTC))
+    day = today or local_date(clock.now())
     asked = {"practitioner": professional_id, "organization": establishment_id}
     criteria = {k: v for k, v in asked.items() if v is not None}
     details: dict[str, Any] = {"resource": "practitioner role", "criteria": criteria}

@@ -62,6 +62,18 @@ class ExposureMeter(Protocol):
         """The counts at ``at``, counting nothing new."""
         ...
 
+    def preview(
+        self, *, account: int, level: Level, patients: Iterable[int], at: datetime
+    ) -> Exposure:
+        """The counts ``observe`` would give, counting nothing: the gate decides on them
+        before the data leaves, and counts only what it hands over."""
+        ...
+
+    def restart(self, *, account: int) -> None:
+        """Empty the account's windows (its history stays): a security officer reviewed
+        what it did and unlocked it."""
+        ...
+
 
 class _Windows:
     """One account's patients at one level: for each window, the patients last seen within
@@ -113,3 +125,29 @@ class LocalExposure:
 
     def current(self, *, account: int, level: Level, at: datetime) -> Exposure:
         return self.observe(account=account, level=level, patients=(), at=at)
+
+    def restart(self, *, account: int) -> None:
+        with self._lock:
+            for level in Level:
+                windows = self._accounts.get((account, level))
+                if windows is not None:
+                    for seen in windows.recent.values():
+                        seen.clear()
+
+    def preview(
+        self, *, account: int, level: Level, patients: Iterable[int], at: datetime
+    ) -> Exposure:
+        if at.tzinfo is None:
+            raise ValueError("exposure times are timezone-aware")
+        wanted = {int(p) for p in patients}
+        with self._lock:
+            windows = self._accounts.get((account, level)) or _Windows()
+            counts = windows.counts(at)
+            return Exposure(
+                level=level,
+                windows={
+                    name: counts[name] + len(wanted - windows.recent[name].keys())
+                    for name in WINDOWS
+                },
+                ever=len(windows.ever | wanted),
+            )

@@ -39,6 +39,29 @@ counts[#counts + 1] = redis.call('SCARD', KEYS[2])
 return counts
 """
 
+# The same counts with the patients of ARGV added, adding nothing (read only). KEYS as
+# above; ARGV: now, the number of windows, their widths, then the (distinct) patients.
+_PREVIEW = """
+local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local counts = {}
+for i = 3, 2 + n do
+  local low = now - tonumber(ARGV[i])
+  local c = redis.call('ZCOUNT', KEYS[1], '(' .. low, '+inf')
+  for j = 3 + n, #ARGV do
+    local seen = redis.call('ZSCORE', KEYS[1], ARGV[j])
+    if (not seen) or tonumber(seen) <= low then c = c + 1 end
+  end
+  counts[#counts + 1] = c
+end
+local ever = redis.call('SCARD', KEYS[2])
+for j = 3 + n, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[j]) == 0 then ever = ever + 1 end
+end
+counts[#counts + 1] = ever
+return counts
+"""
+
 
 class RedisExposure:
     """The meter shared by every process that uses the same Redis and ``prefix``."""
@@ -47,6 +70,7 @@ class RedisExposure:
         self._client = client
         self._prefix = prefix
         self._observe = client.register_script(_OBSERVE)
+        self._preview = client.register_script(_PREVIEW)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "hygie:exposure") -> RedisExposure:
@@ -57,16 +81,40 @@ class RedisExposure:
     ) -> Exposure:
         if at.tzinfo is None:
             raise ValueError("exposure times are timezone-aware")
-        base = f"{self._prefix}:{int(account)}:{Level(level).value}"
         widths = [w.total_seconds() for w in WINDOWS.values()]
         args: list[Any] = [at.timestamp(), _LONGEST, len(widths), *widths]
         args += [int(p) for p in patients]
-        counts = cast(list[int], self._observe(keys=[f"{base}:recent", f"{base}:ever"], args=args))
-        return Exposure(
-            level=Level(level),
-            windows=dict(zip(WINDOWS, (int(c) for c in counts[:-1]), strict=True)),
-            ever=int(counts[-1]),
-        )
+        return _exposure(level, self._observe(keys=self._keys(account, level), args=args))
+
+    def preview(
+        self, *, account: int, level: Level, patients: Iterable[int], at: datetime
+    ) -> Exposure:
+        if at.tzinfo is None:
+            raise ValueError("exposure times are timezone-aware")
+        widths = [w.total_seconds() for w in WINDOWS.values()]
+        args: list[Any] = [
+            at.timestamp(),
+            len(widths),
+            *widths,
+            *sorted({int(p) for p in patients}),
+        ]
+        return _exposure(level, self._preview(keys=self._keys(account, level), args=args))
+
+    def restart(self, *, account: int) -> None:
+        self._client.delete(*(self._keys(account, level)[0] for level in Level))
+
+    def _keys(self, account: int, level: Level) -> list[str]:
+        base = f"{self._prefix}:{int(account)}:{Level(level).value}"
+        return [f"{base}:recent", f"{base}:ever"]
 
     def current(self, *, account: int, level: Level, at: datetime) -> Exposure:
         return self.observe(account=account, level=level, patients=(), at=at)
+
+
+def _exposure(level: Level, raw: Any) -> Exposure:
+    counts = cast(list[int], raw)
+    return Exposure(
+        level=Level(level),
+        windows=dict(zip(WINDOWS, (int(c) for c in counts[:-1]), strict=True)),
+        ever=int(counts[-1]),
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from hygie.access.scope import gate_transaction
 from hygie.access.writes import Target, _authorise
 from hygie.db import Database
 from hygie.errors import HygieError, NotFoundError, ValidationError
+from hygie.kit import clock
 from hygie.kit.identifiers import parse_finess
 from hygie.models import AccountKind, Role
 from hygie.storage import organisation as org_store
@@ -111,7 +112,7 @@ def apply_message(
     """Apply one ADT message, all or nothing, and record it (``hl7.adt.<trigger>``)."""
     if message.trigger not in TRIGGERS:
         raise ValidationError(f"unsupported event {message.trigger}", field="trigger")
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     action = f"hl7.adt.{message.trigger.lower()}"
     categories = CATEGORIES[message.trigger]
     details: dict[str, Any] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from hygie.access.scope import gate_transaction
 from hygie.clinical.care_team import care_team
 from hygie.db import Database
 from hygie.errors import HygieError, NotFoundError, ValidationError
+from hygie.kit import clock
 from hygie.kit.text import clean_text, search_key
 from hygie.models import BreakGlass, Patient, Role
 from hygie.storage import access as store
@@ -205,7 +206,7 @@ def decide_categories(
     relationship and break-the-glass grants are looked up only when clinical content is
     asked for and the actor holds a role there. ``session`` may be None when neither is
     needed (``ests`` given, no clinical category)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if ests is None:  # where the patient has a file (the caller may have read it already)
         if session is None:
             raise ValueError("the patient's establishments or a session to read them")
@@ -440,7 +441,7 @@ def break_glass(
 ) -> BreakGlass:
     """Open one patient's clinical record outside a care relationship, for a limited time,
     with a reason; flagged for review by a security officer."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if reason_code not in BREAK_GLASS_REASONS:
         raise ValidationError(f"one of {', '.join(BREAK_GLASS_REASONS)}", field="reason_code")
     # 500: the reason is also the trail's reason for the access (audit_events.reason).

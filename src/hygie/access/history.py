@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hygie.access import audit
 from hygie.access.actor import Actor
@@ -15,6 +15,7 @@ from hygie.access.policy import decide
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import ConflictError, NotFoundError, ValidationError
+from hygie.kit import clock
 from hygie.kit.text import clean_text
 from hygie.kit.time import PARIS
 from hygie.models import BreakGlass
@@ -130,7 +131,7 @@ def review_break_glass(
     now: datetime | None = None,
 ) -> BreakGlass:
     """Record a security officer's verdict on one break-the-glass grant."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if outcome not in REVIEW_OUTCOMES:
         raise ValidationError(f"one of {', '.join(REVIEW_OUTCOMES)}", field="outcome")
     text = clean_text(note, field="note", max_length=1000)

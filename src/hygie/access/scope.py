@@ -27,9 +27,19 @@ EVERY_ESTABLISHMENT: frozenset[int] | None = None
 def gate_transaction(db: Database, establishments: frozenset[int] | None) -> Iterator[Session]:
     """A unit of work limited to ``establishments`` (``EVERY_ESTABLISHMENT``: the group).
 
-    An empty set is a scope too: the transaction then sees no patient row at all."""
-    with db.transaction(scope=scope_setting(establishments)) as session:
-        yield session
+    An empty set is a scope too: the transaction then sees no patient row at all.
+
+    When containment refuses the access (``Contained``, raised as it is recorded), the
+    transaction has rolled back, nothing was handed over; the refusal is then carried out
+    (recorded, alerted, the account locked) in a transaction of its own."""
+    from hygie.access.containment import Contained, enforce
+
+    try:
+        with db.transaction(scope=scope_setting(establishments)) as session:
+            yield session
+    except Contained as refused:
+        enforce(db, refused)
+        raise
 
 
 def system_database(db: Database) -> Database:

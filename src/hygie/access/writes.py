@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from hygie.billing import service as billing
 from hygie.clinical import service as clinical
 from hygie.db import Database
 from hygie.errors import HygieError, NotFoundError, ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.models import Appointment, BillableAct, Encounter, Invoice, Role
 from hygie.patients import service as patients
@@ -80,7 +81,7 @@ def _write(
     perform: Callable[[Session, Target], Done],
     now: datetime | None = None,
 ) -> Any:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     target = Target(None, None)
     try:
         with gate_transaction(db, actor.establishments) as session:

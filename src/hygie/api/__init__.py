@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, FastAPI
 
 from hygie.api import (
+    alert_routes,
     errors,
     openapi,
     patient_routes,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     token_routes.router,
     patient_routes.router,
     review_routes.router,
+    alert_routes.router,
     *write_routes.ROUTERS,
 )
 

@@ -12,7 +12,7 @@ none of them is public; tests/api keep the list of those (sign-in only).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -21,6 +21,7 @@ from hygie.auth.callers import Caller, Client, from_bearer, from_cookie
 from hygie.auth.errors import TOKEN_INVALID, AuthenticationFailed
 from hygie.auth.sessions import COOKIE
 from hygie.db import Database
+from hygie.kit import clock
 
 HOW = "api"
 COOKIE_NAME = str(COOKIE["key"])
@@ -41,7 +42,7 @@ async def database(request: Request) -> Database:
 
 async def now() -> datetime:
     """The request's time (tests override this dependency to move the clock)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def client(request: Request) -> Client:

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from hygie.access.containment import Contained, containment_headers
 from hygie.access.gateway import AccessDenied
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
 from hygie.auth.throttle import DEFAULT_POLICY
@@ -47,6 +48,11 @@ def domain_error(exc: HygieError) -> JSONResponse:
     """The response for a domain or authentication error."""
     if isinstance(exc, AuthenticationFailed):
         return _authentication(exc)
+    if isinstance(exc, Contained):
+        return JSONResponse(
+            error_body(exc.message, containment=exc.response.label),
+            status_code=exc.status_code, headers=containment_headers(exc),
+        )  # fmt: skip
     if isinstance(exc, AccessDenied):
         return JSONResponse(
             error_body(exc.message, exc.field, break_glass_possible=exc.break_glass_possible),

@@ -10,7 +10,7 @@ those models name the fields a client can rely on and let further ones through
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -352,3 +352,38 @@ class CreatedAccount(Answer):
     password: str | None = Field(description="the generated password, if none was given")
     totp_provisioning_uri: str
     recovery_codes: list[str]
+
+
+# --- containment --------------------------------------------------------------------------
+class SteppedUp(Answer):
+    mfa_at: DateTime
+
+
+class AlertLine(Answer):
+    id: int
+    at: DateTime
+    username: str | None
+    user_id: int | None
+    establishment_id: int | None
+    rule: str
+    severity: str
+    response: str
+    summary: str
+    status: str
+    locked: bool
+    evidence: dict[str, Any]
+
+
+class Alerts(Answer):
+    alerts: list[AlertLine]
+
+
+class AlertClosed(Answer):
+    id: int
+    status: str
+    comment: str | None
+
+
+class Unlocked(Answer):
+    username: str
+    locked: bool

@@ -89,3 +89,35 @@ class ReviewRequest(Body):
 
     verdict: str = Field(max_length=20, json_schema_extra={"enum": list(REVIEW_OUTCOMES)})
     comment: str = Field(max_length=_TEXT)
+
+
+class StepUp(Body):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"totp": "123456"}]}
+    )
+
+    totp: str = Field(max_length=16)
+
+
+class Conclusion(Body):
+    """A security officer's reason: to close an alert (``comment``) or unlock (``reason``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"comment": "Tournée de service confirmée par le chef de service"}]
+        },
+    )
+
+    comment: str = Field(max_length=_TEXT)
+
+
+class Unlock(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"reason": "Identité vérifiée, mot de passe changé"}]},
+    )
+
+    reason: str = Field(max_length=_TEXT)

@@ -186,3 +186,51 @@ def _refuse(
             session_id=caller.web_session.id if caller.web_session else None,
             token_id=caller.token.id if caller.token else None, reason=reason,
         )  # fmt: skip
+
+
+# --- step-up ------------------------------------------------------------------------------
+STEP_UP_REFUSED = "wrong or reused code: type the current code from your authenticator app"
+
+
+def step_up(
+    db: Database, caller: Caller, *, totp_code: str, client: Client, now: datetime, how: str
+) -> datetime:
+    """Confirm a fresh second factor in the caller's session, when containment asks for it
+    (an unusual volume of access): the session's MFA time moves to ``now`` and the account
+    is not asked again for a while (``containment.STEP_UP_GRACE``). A wrong or replayed
+    code is refused and recorded; it counts toward the sign-in throttle like any other."""
+    from hygie.access.containment import guard_for
+    from hygie.auth import totp
+    from hygie.auth.errors import AuthenticationFailed
+    from hygie.models import Credential
+
+    if caller.web_session is None:
+        raise NotFoundError("a token cannot step up: use a signed-in session", field="session")
+    with unit_of_work(db) as session:
+        row = session.get(WebSession, caller.web_session.id, with_for_update=True)
+        cred = session.get(Credential, caller.user_id, with_for_update=True)
+        user = session.get(User, caller.user_id)
+        step = None
+        if row is not None and cred is not None and cred.totp_secret is not None:
+            step = totp.accepted_step(
+                cred.totp_secret, totp_code or "", now=now, last_step=cred.totp_last_step
+            )
+        if row is None or cred is None or step is None:
+            trail.note(
+                session, action="session.step_up", outcome="denied", how=how, now=now,
+                user=user, ip=client.ip, user_agent=client.user_agent,
+                session_id=caller.web_session.id, reason="wrong or reused TOTP code",
+            )  # fmt: skip
+            failed = True
+        else:
+            cred.totp_last_step = step
+            row.mfa_at = now
+            trail.note(
+                session, action="session.step_up", outcome="allowed", how=how, now=now,
+                user=user, ip=client.ip, user_agent=client.user_agent, session_id=row.id,
+            )  # fmt: skip
+            failed = False
+    if failed:
+        raise AuthenticationFailed(STEP_UP_REFUSED)
+    guard_for(db.engine).board.stepped_up(caller.user_id, now)
+    return now

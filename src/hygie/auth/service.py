@@ -217,6 +217,8 @@ def _sign_in(
         return _fail(session, attempt, keys, policy, "wrong password")
     if not user.active:
         return _fail(session, attempt, keys, policy, "account disabled")
+    if user.locked_at is not None:
+        return _fail(session, attempt, keys, policy, "account locked by containment")
     if user.kind != AccountKind.HUMAN:
         return _fail(session, attempt, keys, policy, "system account")
     pending = cred.totp_secret is not None and cred.totp_enrolled_at is None

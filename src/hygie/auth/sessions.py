@@ -102,6 +102,7 @@ def validate_session(
     live = (
         row.revoked_at is None
         and user.active
+        and user.locked_at is None
         and now - row.last_seen_at < policy.idle
         and now - row.created_at < policy.absolute
     )

@@ -151,6 +151,8 @@ def verify_token(
         problem = "expired token"
     elif not user.active:
         problem = "account disabled"
+    elif user.locked_at is not None:
+        problem = "account locked by containment"
     elif operation not in _ALLOWS.get(token.scope, set()):
         problem = f"scope {token.scope} does not allow {operation}"
 
@@ -200,7 +202,7 @@ class LiveToken:
 # habilitations (one row each; one row with NULLs if it has none).
 _LIVE = (
     "SELECT t.id, t.scope, t.expires_at, t.revoked_at, t.last_used_at, u.id, u.username, "
-    "u.kind, u.active, u.professional_id, "
+    "u.kind, u.active AND u.locked_at IS NULL, u.professional_id, "
     "(c.totp_secret IS NOT NULL AND c.totp_enrolled_at IS NULL), "
     "h.establishment_id, h.role, h.valid_from, h.valid_until "
     "FROM api_tokens t JOIN users u ON u.id = t.user_id "

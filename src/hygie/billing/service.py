@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from hygie import reference
 from hygie.errors import ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_day
 from hygie.kit.time import local_date
 from hygie.models import (
@@ -53,7 +54,7 @@ def record_act(
     appointment_id: int | None = None,
     today: date | None = None,
 ) -> BillableAct:
-    today = today or local_date(datetime.now(UTC))
+    today = today or local_date(clock.now())
     check_day(performed_on, field="performed_on")
     patient = active_patient(session, patient_id)
     common.get(
@@ -160,7 +161,7 @@ def issue_invoice(
     now: datetime | None = None,
 ) -> Invoice:
     """Invoice the patient's acts not yet invoiced in this establishment (or the ones named)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     active_patient(session, patient_id)
     # Locking the establishment serialises invoice numbering within it.
     establishment = common.get_for_update(

@@ -38,10 +38,12 @@ app.add_typer(keys_app, name="keys")
 
 def _register_subcommands() -> None:
     # Sub-applications live in their own modules; imported here, after `app` exists.
-    from hygie.cli import audit, hl7, users
+    from hygie.cli import audit, containment, hl7, incident, users
 
     app.add_typer(audit.audit_app, name="audit")
+    app.add_typer(containment.honey_app, name="honey")
     app.add_typer(hl7.hl7_app, name="hl7")
+    app.add_typer(incident.incident_app, name="incident")
     app.add_typer(users.user_app, name="user")
     app.add_typer(users.token_app, name="token")
 
@@ -365,9 +367,19 @@ def demo(
         )
     else:
         out.print("the database already holds a group; serving it")
+    _plant_demo_decoys(db)
     db.dispose()
     if not no_serve:
         _serve(host, port, 1)
+
+
+def _plant_demo_decoys(db: Database) -> None:
+    """The demo is defended like production: decoy patients among the real ones."""
+    from hygie.access import honey
+
+    if honey.count(db) == 0:
+        planted = honey.plant(db, per_establishment=5, seed=1)
+        out.print(f"planted {len(planted)} decoy patients (honey records)")
 
 
 _register_subcommands()

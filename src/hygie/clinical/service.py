@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hygie import reference
 from hygie.clinical.allergy_check import allergy_concerns_drug
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_day, check_int
 from hygie.kit.text import clean_text
 from hygie.kit.time import local_date
@@ -86,7 +87,7 @@ def add_condition(
     onset_date: date | None = None,
     today: date | None = None,
 ) -> Condition:
-    today = today or local_date(datetime.now(UTC))
+    today = today or local_date(clock.now())
     if onset_date is not None:
         check_day(onset_date, field="onset_date")
     patient = active_patient(session, patient_id)
@@ -355,7 +356,7 @@ def update_condition(
 ) -> list[str]:
     """Change a condition's status or onset date (``onset_date=None`` clears it; left out,
     it is unchanged). Returns the names of the fields that changed."""
-    today = today or local_date(datetime.now(UTC))
+    today = today or local_date(clock.now())
     condition = common.get_for_update(
         session, Condition, condition_id, what="condition", field="id"
     )

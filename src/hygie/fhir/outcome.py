@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hygie.access.containment import Contained, containment_headers
 from hygie.access.gateway import AccessDenied
 from hygie.api.errors import validation_message
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
@@ -72,6 +73,11 @@ def from_domain(exc: HygieError, *, unprocessable: bool = False) -> Response:
             return outcome_response(429, exc.message, headers={"Retry-After": retry})
         headers = {"WWW-Authenticate": 'Bearer realm="hygie"'} if exc.status_code == 401 else None
         return outcome_response(exc.status_code, exc.message, headers=headers)
+    if isinstance(exc, Contained):
+        return outcome_response(
+            exc.status_code, exc.message, code="throttled" if exc.status_code == 429 else
+            "security", headers=containment_headers(exc),
+        )  # fmt: skip
     if isinstance(exc, AccessDenied):
         message = exc.message
         if exc.break_glass_possible:

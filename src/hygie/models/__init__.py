@@ -35,6 +35,7 @@ from hygie.models.base import (
 )
 from hygie.models.billing import BillableAct, Invoice
 from hygie.models.clinical import Allergy, CareTeamMember, ClinicalNote, Condition, Prescription
+from hygie.models.containment import DetectionNorm, HoneyRecord, SecurityAlert
 from hygie.models.keys import KeyCanary
 from hygie.models.organisation import Department, Establishment, Group
 from hygie.models.patient import (
@@ -77,12 +78,14 @@ __all__ = [
     "Credential",
     "DeathDeclaration",
     "Department",
+    "DetectionNorm",
     "Encounter",
     "EncounterKind",
     "EncounterStatus",
     "Establishment",
     "Group",
     "Habilitation",
+    "HoneyRecord",
     "IdentityEvent",
     "IdentityStatus",
     "Invoice",
@@ -102,6 +105,7 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "Route",
+    "SecurityAlert",
     "Sex",
     "User",
     "WebSession",

@@ -45,6 +45,10 @@ class User(Base):
     professional_id: Mapped[int | None] = mapped_column(ForeignKey("professionals.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when containment stopped the account (``access.containment``); only a security
+    # officer clears it, with a reason. A locked account signs in and calls nothing.
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Habilitation(Base):

@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_day, check_moment
 from hygie.kit.crypto import current_keyring
 from hygie.kit.identifiers import parse_nir
@@ -125,7 +126,7 @@ def create_patient(
     birth date as an existing one is created but flagged as a probable duplicate. ``ipp``:
     the number the establishment's admission system gave the file (an interface), instead
     of one Hygie makes."""
-    today = today or local_date(datetime.now(UTC))
+    today = today or local_date(clock.now())
     check_day(birth_date, field="birth_date")
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
@@ -262,7 +263,7 @@ def update_contact(
     for name in changed:
         setattr(patient, name, getattr(details, name))
     if changed:
-        patient.updated_at = datetime.now(UTC)
+        patient.updated_at = clock.now()
         _event(session, patient.id, "contact_changed", recorded_by_id, {"fields": changed})
     return patient
 
@@ -284,7 +285,7 @@ def set_identity_status(
             {"from": patient.identity_status.value, "to": new.value},
         )
         patient.identity_status = new
-        patient.updated_at = datetime.now(UTC)
+        patient.updated_at = clock.now()
     return patient
 
 
@@ -371,7 +372,7 @@ def declare_death(
     now: datetime | None = None,
 ) -> DeathDeclaration:
     """Record a death; the patient's future appointments are cancelled."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     patient = _active_patient(session, patient_id)
     check_moment(died_at, field="died_at", now=now)
     if died_at > now:
@@ -473,7 +474,7 @@ def merge_identities(
         survivor.attending_physician_id = merged.attending_physician_id
     merged.state = PatientState.MERGED
     merged.merged_into_id = survivor.id
-    now = datetime.now(UTC)
+    now = clock.now()
     merged.updated_at = survivor.updated_at = now
     if survivor.possible_duplicate_of_id == merged.id:
         survivor.possible_duplicate_of_id = None
@@ -599,7 +600,7 @@ def update_identity(
     trait of a validated identity (checked against a document that said otherwise) takes it
     back to provisional. The identity history records which fields changed (not their
     values) and the status change, if any."""
-    today = today or local_date(datetime.now(UTC))
+    today = today or local_date(clock.now())
     patient = _active_patient(session, patient_id, lock=True)
     wanted: dict[str, Any] = {}
     if birth_name is not None:
@@ -659,7 +660,7 @@ def update_identity(
         patient.first_name_key = name_key(patient.first_name)
     if "used_name" in changed:
         patient.used_name_key = name_key(patient.used_name) if patient.used_name else None
-    patient.updated_at = datetime.now(UTC)
+    patient.updated_at = clock.now()
     details: dict[str, object] = {"fields": changed, "previous": previous}
     if new_status != status:
         patient.identity_status = new_status

@@ -3,11 +3,12 @@ history of every move."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_int, check_moment
 from hygie.kit.text import clean_text
 from hygie.kit.time import local_date
@@ -53,7 +54,7 @@ def book_appointment(
     recorded_by_id: int | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     active_patient(session, patient_id, alive=True)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
@@ -106,7 +107,7 @@ def move_appointment(
     recorded_by_id: int | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     appointment = common.get_for_update(
         session, Appointment, appointment_id, what="appointment", field="appointment_id"
     )
@@ -180,7 +181,7 @@ def set_appointment_status(
             f"an appointment that is {appointment.status.value} cannot become {new.value}",
             field="status",
         )
-    _check_status_time(appointment, new, now or datetime.now(UTC))
+    _check_status_time(appointment, new, now or clock.now())
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id,

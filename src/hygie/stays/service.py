@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from hygie.errors import ConflictError, ValidationError
+from hygie.kit import clock
 from hygie.kit.checks import check_int, check_moment
 from hygie.kit.text import clean_text
 from hygie.models import (
@@ -40,7 +41,7 @@ def admit(
     now: datetime | None = None,
 ) -> Encounter:
     """Open a hospital stay in a unit (and bed)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     patient = active_patient(session, patient_id, alive=True)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"
@@ -86,7 +87,7 @@ def transfer(
     now: datetime | None = None,
 ) -> Movement:
     """Move an in-progress stay to another unit (mutation)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     encounter = _open_inpatient(session, encounter_id)
     _unit_of(session, department_id, encounter.establishment_id)
     _check_time(at, now, field="at")
@@ -119,7 +120,7 @@ def discharge(
     destination: str = "home",
     now: datetime | None = None,
 ) -> Encounter:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     encounter = _open_inpatient(session, encounter_id)
     _check_time(at, now, field="at")
     if destination not in DISCHARGE_DESTINATIONS:
@@ -166,7 +167,7 @@ def record_visit(
     now: datetime | None = None,
 ) -> Encounter:
     """An outpatient consultation, recorded once it has taken place."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     patient = active_patient(session, patient_id)
     common.get(
         session, Establishment, establishment_id, what="establishment", field="establishment_id"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -124,6 +124,58 @@ def registrations(session: Session, patient_id: int) -> Sequence[PatientRegistra
         .where(PatientRegistration.patient_id == patient_id)
         .order_by(PatientRegistration.establishment_id)
     ).all()
+
+
+@dataclass(frozen=True)
+class IdentityWithFiles:
+    """Who a patient is and where they have a file: what it takes to write to them."""
+
+    patient_id: int
+    birth_name: str
+    used_name: str | None
+    first_name: str
+    birth_date: date
+    files: tuple[tuple[int, str], ...]  # (establishment id, IPP), by establishment
+
+
+def identities_with_files(
+    session: Session,
+    patient_ids: Collection[int],
+    *,
+    establishment_ids: Collection[int] | None = None,
+) -> dict[int, IdentityWithFiles]:
+    """The identities of ``patient_ids`` with their files, in two statements.
+
+    Only clear columns are selected: nothing encrypted (the NIR) is read or decrypted.
+    ``establishment_ids``: only the files there (None: every file the transaction sees)."""
+    if not patient_ids:
+        return {}
+    ids = sorted(patient_ids)
+    files: dict[int, list[tuple[int, str]]] = {}
+    query = select(
+        PatientRegistration.patient_id,
+        PatientRegistration.establishment_id,
+        PatientRegistration.ipp,
+    ).where(PatientRegistration.patient_id.in_(ids))
+    if establishment_ids is not None:
+        query = query.where(PatientRegistration.establishment_id.in_(sorted(establishment_ids)))
+    order = (PatientRegistration.patient_id, PatientRegistration.establishment_id)
+    for patient_id, establishment_id, ipp in session.execute(query.order_by(*order)):
+        files.setdefault(patient_id, []).append((establishment_id, ipp))
+    rows = session.execute(
+        select(
+            Patient.id, Patient.birth_name, Patient.used_name, Patient.first_name,
+            Patient.birth_date,
+        ).where(Patient.id.in_(ids))
+    )  # fmt: skip
+    return {
+        row.id: IdentityWithFiles(
+            patient_id=row.id, birth_name=row.birth_name, used_name=row.used_name,
+            first_name=row.first_name, birth_date=row.birth_date,
+            files=tuple(files.get(row.id, ())),
+        )
+        for row in rows
+    }  # fmt: skip
 
 
 def death_of(session: Session, patient_id: int) -> DeathDeclaration | None:
