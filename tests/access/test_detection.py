@@ -33,6 +33,11 @@ def access(
     )  # fmt: skip
 
 
+def scattered(i: int) -> int:
+    """The i-th of distinct patient ids in no particular order (as a working day reads)."""
+    return (i * 7919) % 10007 + 1
+
+
 def run(detector: Detector, accesses: list[Access]) -> list[list[Finding]]:
     """Each access through the detector with its exposure, as the guard does."""
     meter, found = LocalExposure(), []
@@ -68,7 +73,7 @@ def test_the_ladder_climbs_with_the_ratio_to_the_norm() -> None:
 def test_a_full_speed_harvest_of_charts_is_contained_within_the_minute() -> None:
     """One distinct chart a second: the one-minute window climbs the whole ladder."""
     found = run(
-        Detector(), [access(T0 + timedelta(seconds=i), patients=(i + 1,)) for i in range(30)]
+        Detector(), [access(T0 + timedelta(seconds=i), patients=(scattered(i),)) for i in range(30)]
     )
     responses = [combined(f) for f in found]
     first = {r: responses.index(r) for r in Response if r in responses}
@@ -90,7 +95,7 @@ def test_the_same_patient_read_again_is_no_harvest() -> None:
 
 def test_a_physicians_ordinary_day_raises_nothing() -> None:
     """Thirty patients in a day, two or three an hour, from one workstation."""
-    day = [access(T0 + timedelta(minutes=15 * i), patients=(100 + i,)) for i in range(30)]
+    day = [access(T0 + timedelta(minutes=15 * i), patients=(scattered(i),)) for i in range(30)]
     assert all(f == [] for f in run(Detector(), day))
 
 
@@ -196,3 +201,28 @@ def test_refusals_ignored_lead_to_containment() -> None:
         detector.remember(access(T0 + timedelta(seconds=i)), refused=True)
     found = detector.assess(access(T0 + timedelta(seconds=6), patients=(1,)), {})
     assert combined(found) is Response.CONTAIN
+
+
+def test_a_sweep_through_the_ids_is_noticed_and_a_scattered_day_is_not() -> None:
+    sweep = [access(T0 + timedelta(minutes=i), patients=(500 + 2 * i,)) for i in range(20)]
+    found = run(Detector(), sweep)
+    assert "sweep" in {f.signal for fs in found for f in fs}
+    assert max(combined(f) for f in found) is Response.CONTAIN
+
+
+def test_records_without_care_by_a_clinician_climb_the_ladder() -> None:
+    reads = [access(T0 + timedelta(minutes=20 * i), patients=(scattered(i),)) for i in range(20)]
+    reads = [Access(**{**a.__dict__, "purpose": "role"}) for a in reads]
+    found = run(Detector(), reads)
+    assert [combined(f) for f in found][:6] == [Response.NONE] * 5 + [Response.ALERT]
+    assert max(combined(f) for f in found) is Response.CONTAIN
+
+
+def test_an_account_silent_for_weeks_is_noticed_when_it_reads_again() -> None:
+    detector = Detector(dormant_after=timedelta(days=21))
+    other = Access(**{**access(T0).__dict__, "user_id": 8})
+    run(detector, [other])
+    late = access(T0 + timedelta(days=22), patients=(5,))
+    assert "account.dormant" in {f.signal for f in detector.assess(late, {})}
+    early = access(T0 + timedelta(days=1), patients=(5,))
+    assert "account.dormant" not in {f.signal for f in Detector().assess(early, {})}

@@ -17,7 +17,7 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 PUBLIC = {"POST /api/session", "POST /api/session/enrol", "GET /health", "GET /ready"}
 SESSION_ONLY = {
     "GET /api/sessions", "DELETE /api/sessions", "DELETE /api/sessions/{session_id}",
-    "DELETE /api/session", "POST /api/tokens",
+    "DELETE /api/session", "POST /api/tokens", "POST /api/session/step-up",
 }  # fmt: skip
 
 

@@ -103,7 +103,12 @@ DEFAULT_NORMS: Mapping[str, Mapping[str, float]] = {
     "honey.summaries.1d": {"*": 1},
     # Requests refused by step-up or slow-down in 10 minutes, before containment.
     "refusals.10m": {"*": 5},
+    # Records read in a day by a clinical role with no care relationship to the patient.
+    "care.none.1d": {"*": 5},
+    # Records read one after the other in the order of their ids (a sweep).
+    "sweep": {"*": 5},
 }
+CLINICAL_ROLES = frozenset({"physician", "nurse", "pharmacist"})
 
 MODIFYING_ACTIONS = frozenset({
     "appointment.cancel", "appointment.move", "patient.identity_status", "patient.merge",
@@ -208,6 +213,10 @@ class _Account:
     addresses: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
     refusals: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
     honey_seen: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
+    care_none: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
+    last_record: int | None = None
+    sweep: int = 0  # records read so far in a run of ids close above each other
+    last_seen: datetime | None = None
     known_ips: set[str] = field(default_factory=set)
     known_agents: set[str] = field(default_factory=set)
     # Days (Paris) with activity, and those with activity outside the day's hours.
@@ -218,6 +227,11 @@ class _Account:
 # An account's own history counts once it spans this many days of activity: before, a new
 # address or an unusual hour is nothing to go by.
 HISTORY_DAYS = 5
+# An account silent this long while the detector watched (or created by an IT administrator
+# less than a day ago) that starts reading records is worth a look.
+DORMANT_AFTER = timedelta(days=21)
+FRESH_ACCOUNT = timedelta(days=1)
+SWEEP_GAP = 3  # ids at most this far above the previous one continue a sweep
 
 
 class Detector:
@@ -229,11 +243,15 @@ class Detector:
         norms: Norms | None = None,
         ladder: Ladder | None = None,
         honey: frozenset[int] = frozenset(),
+        dormant_after: timedelta = DORMANT_AFTER,
     ) -> None:
         self.norms = norms or Norms()
         self.ladder = ladder or Ladder()
         self.honey = honey
+        self.dormant_after = dormant_after
         self._accounts: dict[int, _Account] = {}
+        self._created: dict[int, datetime] = {}  # accounts an IT administrator created
+        self._watching_since: datetime | None = None
 
     def account(self, user_id: int, at: datetime) -> _Account:
         return self._accounts.setdefault(user_id, _Account(first_seen=at))
@@ -262,6 +280,7 @@ class Detector:
         found += self._searching(access, state)
         found += self._counted(access, state)
         found += self._unusual(access, state)
+        found += self._reading(access, state)
         return found
 
     def remember(self, access: Access, *, refused: bool = False) -> None:
@@ -269,9 +288,28 @@ class Detector:
         step-up or slow-down)."""
         state = self.account(access.user_id, access.at)
         at = access.at
+        if self._watching_since is None:
+            self._watching_since = at
         if refused:
             state.refusals.add(at)
             return
+        if (
+            access.outcome == "allowed"
+            and access.action == "account.create"
+            and "it_admin" in access.roles
+        ):
+            created = access.details.get("account_id")
+            if isinstance(created, int):
+                self._created[created] = at
+        if access.delivers and access.level == Level.RECORD:
+            if _no_care(access):
+                for patient in access.patient_ids:
+                    state.care_none.add(at, patient)
+            for patient in access.patient_ids:
+                state.sweep = _sweep_after(state, patient)
+                state.last_record = patient
+        if access.delivers:
+            state.last_seen = at
         if _short_search(access):
             state.short_searches.add(at)
         if access.outcome == "allowed" and access.action in MODIFYING_ACTIONS:
@@ -381,6 +419,51 @@ class Detector:
             found.append(Finding("device.new", Response.ALERT,
                                  "first access from this browser or client", 1, 0))  # fmt: skip
         return found
+
+    def _reading(self, access: Access, state: _Account) -> list[Finding]:
+        """How records are read: without care, in the order of the ids, by an account
+        just created by an IT administrator or silent for weeks."""
+        if not access.delivers or access.level != Level.RECORD:
+            return []
+        found = []
+        if _no_care(access):
+            patients = set(state.care_none.values(access.at)) | set(access.patient_ids)
+            found += self._ladder(
+                access, "care.none.1d", len(patients), "records without care relationship today"
+            )
+        run = state.sweep
+        for patient in access.patient_ids:
+            probe = _Account(first_seen=state.first_seen, last_record=state.last_record, sweep=run)
+            run = _sweep_after(probe, patient)
+        found += self._ladder(access, "sweep", run, "records read in the order of their ids")
+        created = self._created.get(access.user_id)
+        if created is not None and access.at - created < FRESH_ACCOUNT:
+            found.append(Finding("account.fresh", Response.ALERT,
+                                 "records read by an account an IT administrator created today", 1, 0))  # fmt: skip
+        watching = (
+            self._watching_since is not None
+            and access.at - self._watching_since >= self.dormant_after
+        )
+        silent = state.last_seen is None or access.at - state.last_seen >= self.dormant_after
+        if watching and silent:
+            found.append(Finding("account.dormant", Response.ALERT,
+                                 "records read by an account silent for weeks", 1, 0))  # fmt: skip
+        return found
+
+
+def _no_care(access: Access) -> bool:
+    return (
+        bool(access.roles & CLINICAL_ROLES)
+        and access.purpose == "role"
+        and access.action == "chart.read"
+    )
+
+
+def _sweep_after(state: _Account, patient: int) -> int:
+    last = state.last_record
+    if last is not None and 0 < patient - last <= SWEEP_GAP:
+        return state.sweep + 1
+    return 0 if last != patient else state.sweep
 
 
 def _short_search(access: Access) -> bool:

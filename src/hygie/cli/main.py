@@ -38,7 +38,7 @@ app.add_typer(keys_app, name="keys")
 
 def _register_subcommands() -> None:
     # Sub-applications live in their own modules; imported here, after `app` exists.
-    from hygie.cli import audit, containment, hl7, incident, users
+    from hygie.cli import audit, containment, hl7, incident, simulate, users
 
     app.add_typer(audit.audit_app, name="audit")
     app.add_typer(containment.honey_app, name="honey")
@@ -46,6 +46,7 @@ def _register_subcommands() -> None:
     app.add_typer(incident.incident_app, name="incident")
     app.add_typer(users.user_app, name="user")
     app.add_typer(users.token_app, name="token")
+    app.command("simulate")(simulate.simulate_command)
 
 
 out = Console()
