@@ -386,7 +386,13 @@ def guard_from_env(environ: Mapping[str, str]) -> Guard:
     from hygie.access.exposure_redis import RedisExposure
 
     client = redis.Redis.from_url(url)
-    return Guard(meter=RedisExposure(client), board=RedisBoard(client), dispatcher=dispatcher)
+    # Several installations may share one Redis: each keeps its keys under its own prefix.
+    prefix = (environ.get("HYGIE_REDIS_PREFIX") or "hygie").strip()
+    return Guard(
+        meter=RedisExposure(client, prefix=f"{prefix}:exposure"),
+        board=RedisBoard(client, prefix=f"{prefix}:board"),
+        dispatcher=dispatcher,
+    )
 
 
 def enforce(db: Database, refused: Contained) -> None:

@@ -101,8 +101,9 @@ DEFAULT_NORMS: Mapping[str, Mapping[str, float]] = {
     "addresses.10m": {"*": 2},
     # Decoy patients seen in summaries in a day (any record of one contains at once).
     "honey.summaries.1d": {"*": 1},
-    # Requests refused by step-up or slow-down in 10 minutes, before containment.
-    "refusals.10m": {"*": 5},
+    # Requests refused by step-up or slow-down in an hour, before containment (someone who
+    # cannot confirm a fresh code keeps trying).
+    "refusals.1h": {"*": 5},
     # Records read in a day by a clinical role with no care relationship to the patient.
     "care.none.1d": {"*": 5},
     # Records read one after the other in the order of their ids (a sweep).
@@ -211,7 +212,7 @@ class _Account:
     break_glass: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
     exports: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
     addresses: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
-    refusals: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
+    refusals: _Recent = field(default_factory=lambda: _Recent(timedelta(hours=1)))
     honey_seen: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
     care_none: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
     last_record: int | None = None
@@ -387,6 +388,9 @@ class Detector:
         if access.outcome == "allowed" and access.action == "break_glass":
             count = len(state.break_glass.values(access.at)) + 1
             found += self._ladder(access, "break_glass.1d", count, "break-the-glass in a day")
+            if access.purpose == "break_the_glass:other":  # no emergency, no continuity of care
+                found.append(Finding("break_glass.other", Response.ALERT,
+                                     "break-the-glass for another reason than care", 1, 0))  # fmt: skip
         if access.delivers and access.how == "export":
             patients = set(state.exports.values(access.at)) | set(access.patient_ids)
             found += self._ladder(access, "export.1d", len(patients), "patients exported today")
@@ -397,10 +401,10 @@ class Detector:
                 for f in self._ladder(access, "addresses.10m", len(ips), "addresses in 10m")
             ]  # several addresses at once: worth a look, never a lock on its own
         refusals = len(state.refusals.values(access.at))
-        norm = self._limit(access, "refusals.10m")
+        norm = self._limit(access, "refusals.1h")
         if refusals >= norm:
-            found.append(Finding("refusals.10m", Response.CONTAIN,
-                                 f"{refusals} refused requests ignored in 10m", refusals, norm))  # fmt: skip
+            found.append(Finding("refusals.1h", Response.CONTAIN,
+                                 f"{refusals} refused requests ignored in an hour", refusals, norm))  # fmt: skip
         return found
 
     def _unusual(self, access: Access, state: _Account) -> list[Finding]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hygie.access import billing, containment, gateway, lists, records, writes
 from hygie.access.actor import Actor
@@ -33,6 +33,23 @@ class Haul:
     refusals: dict[str, int] = field(default_factory=dict)
     contained_at: datetime | None = None
     requests: int = 0
+
+
+class Workstation(Protocol):
+    """What an attack script uses of a client: the gate's in the simulation, the HTTP
+    interfaces' in the end-to-end tests."""
+
+    haul: Haul
+
+    @property
+    def stopped(self) -> bool: ...
+    def search(
+        self, name: str, *, birth_date: date | None = None, limit: int = 20
+    ) -> list[int]: ...
+    def find(self, family: str, *, offset: int = 0, count: int = 100) -> tuple[list[int], int]: ...
+    def chart(self, patient: int) -> bool: ...
+    def break_glass(self, patient: int, code: str, text: str) -> bool: ...
+    def cancel(self, appointment: int, patient: int) -> bool: ...
 
 
 @dataclass

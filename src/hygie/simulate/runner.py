@@ -28,7 +28,7 @@ from hygie.kit import clock
 from hygie.kit.crypto import Keyring
 from hygie.kit.time import PARIS
 from hygie.simulate import traffic
-from hygie.simulate.scenarios import SCENARIOS, Attack, Scenario
+from hygie.simulate.scenarios import SCENARIOS, Attack, GateThieves, Scenario
 from hygie.simulate.world import Person, World, build
 
 DETECTORS = ("adaptive", "rules")
@@ -181,7 +181,7 @@ def _run(
             for planned in attacks.values():
                 if planned.day == n:
                     planned.launch(world, plan, vclock)
-            _play(plan, vclock, legit_days, attacks)
+            _play(plan, vclock, legit_days)
             if n + 1 == options.warmup and detector == "adaptive":
                 simulation.learn_norms(db, since=start, until=vclock.now)
                 guard._refreshed = None
@@ -222,23 +222,11 @@ def _without(world: World, departed: set[str]) -> World:
                  stays=world.stays, taken=world.taken)  # fmt: skip
 
 
-def _play(
-    plan: traffic.Day,
-    vclock: VirtualClock,
-    legit_days: set[tuple[str, date]],
-    attacks: dict[str, Planned],
-) -> None:
-    attackers = {
-        c.actor.username
-        for a in attacks.values()
-        if a.attack
-        for c in a.attack.clients
-        if c.actor.ip and c.actor.ip.startswith("185.")
-    }
+def _play(plan: traffic.Day, vclock: VirtualClock, legit_days: set[tuple[str, date]]) -> None:
     while (act := plan.pop()) is not None:
         vclock.move(act.at)
         act.run()
-        if act.who not in attackers:
+        if not act.who.startswith("attack:"):
             legit_days.add((act.who, vclock.now.astimezone(PARIS).date()))
 
 
@@ -253,7 +241,7 @@ class Planned:
 
     def launch(self, world: World, plan: traffic.Day, vclock: VirtualClock) -> None:
         when = traffic.at(plan.day, self.scenario.hour)
-        self.attack = Attack(self.scenario.name, when)
+        self.attack = Attack(self.scenario.name, when, GateThieves(world))
         attack, scenario, people = self.attack, self.scenario, self.people
 
         def begin() -> None:

@@ -14,17 +14,19 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from hygie.access import accounts, simulation
 from hygie.errors import HygieError
 from hygie.kit import clock
 from hygie.kit.time import PARIS
-from hygie.simulate.client import Client
+from hygie.simulate.client import Client, Workstation
 from hygie.simulate.world import Person, World
 
 Script = Iterator[timedelta]
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ATTACKER_AGENT = "python-requests/2.32.3"
+SHADOW_RPPS = "10999999997"  # an RPPS number with a valid key (Luhn)
 
 
 @dataclass
@@ -33,7 +35,8 @@ class Attack:
 
     name: str
     started: datetime
-    clients: list[Client] = field(default_factory=list)
+    thieves: Thieves
+    clients: list[Workstation] = field(default_factory=list)
     user_ids: set[int] = field(default_factory=set)
     ips: set[str] = field(default_factory=set)
 
@@ -60,15 +63,50 @@ class Scenario:
     role: str = "secretary"
 
 
-def steal(world: World, attack: Attack, person: Person, *, n: int, token: bool = False) -> Client:
+class GateThieves:
+    """How the attacker gets in, in the simulation: the gate called as the stolen account,
+    from the attacker's address (tests go through HTTP instead, with the same scripts)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def steal(self, person: Person, ip: str, *, n: int, token: bool) -> Workstation:
+        actor = simulation.actor_of(
+            self.world.db, person.member.username, how="api" if token else "web",
+            session_id=None if token else 100_000 + n, token_id=100_000 + n if token else None,
+            ip=ip, user_agent=ATTACKER_AGENT,
+        )  # fmt: skip
+        return Client(self.world.db, actor, confirms=False)
+
+    def shadow(self, admin: Person, ip: str, username: str) -> tuple[Workstation, int] | None:
+        db = self.world.db
+        actor = simulation.actor_of(db, admin.member.username, how="web", session_id=999_001,
+                                    ip=ip, user_agent=ATTACKER_AGENT)  # fmt: skip
+        finess = simulation.finess_of(db, admin.establishment)
+        try:
+            made = accounts.create_account(
+                db, actor, username=username, role="physician", establishments=[finess],
+                display_name="Dr Shadow", family_name="Shadow", given_name="Jean",
+                rpps=SHADOW_RPPS,
+            )  # fmt: skip
+        except HygieError:
+            return None
+        shadow = simulation.actor_of(db, made.user.username, how="web", session_id=999_002,
+                                     ip=ip, user_agent=ATTACKER_AGENT)  # fmt: skip
+        return Client(db, shadow, confirms=False), made.user.id
+
+
+class Thieves(Protocol):
+    def steal(self, person: Person, ip: str, *, n: int, token: bool) -> Workstation: ...
+    def shadow(self, admin: Person, ip: str, username: str) -> tuple[Workstation, int] | None: ...
+
+
+def steal(
+    world: World, attack: Attack, person: Person, *, n: int, token: bool = False
+) -> Workstation:
     """The attacker's client on ``person``'s account, from an address of theirs."""
     ip = f"185.220.{100 + n // 200}.{n % 200 + 1}"
-    actor = simulation.actor_of(
-        world.db, person.member.username, how="api" if token else "web",
-        session_id=None if token else 100_000 + n, token_id=100_000 + n if token else None,
-        ip=ip, user_agent=ATTACKER_AGENT,
-    )  # fmt: skip
-    client = Client(world.db, actor, confirms=False)
+    client = attack.thieves.steal(person, ip, n=n, token=token)
     attack.clients.append(client)
     attack.user_ids.add(person.member.user_id)
     attack.ips.add(ip)
@@ -114,7 +152,7 @@ def low_and_slow(world: World, attack: Attack, people: list[Person]) -> Script:
     client = steal(world, attack, people[0], n=3)
     names = sorted({p.birth_name[:4] for ps in world.patients.values() for p in ps})
     seen: set[int] = set()
-    for name in itertools.cycle(names):
+    for name in names:  # once through the names: what it can find, it reads
         for patient in client.search(name, limit=20):
             if patient in seen:
                 continue
@@ -123,6 +161,7 @@ def low_and_slow(world: World, attack: Attack, people: list[Person]) -> Script:
             yield _next_working_minute(timedelta(minutes=3))
             if client.stopped:
                 return
+        yield _next_working_minute(timedelta(seconds=20))
 
 
 def _next_working_minute(wait: timedelta) -> timedelta:
@@ -161,9 +200,7 @@ def night(world: World, attack: Attack, people: list[Person]) -> Script:
 def snooping(world: World, attack: Attack, people: list[Person]) -> Script:
     """(6) A physician opens a colleague's or a public figure's record: no care
     relationship, a break-the-glass with a vague reason, then the neighbours' too."""
-    client = Client(world.db, people[0].client.actor, confirms=True)  # their own workstation
-    attack.clients.append(client)
-    attack.user_ids.add(people[0].member.user_id)
+    client = steal(world, attack, people[0], n=6)  # an insider: their own account
     patients = [p.id for p in world.patients[people[0].establishment]]
     for patient in world.rng.sample(patients, 8):
         client.chart(patient)
@@ -202,23 +239,15 @@ def mass_cancel(world: World, attack: Attack, people: list[Person]) -> Script:
 
 def shadow_account(world: World, attack: Attack, people: list[Person]) -> Script:
     """(10) An IT administrator creates a physician account for themself, then reads."""
-    admin = simulation.actor_of(world.db, people[0].member.username, how="web", session_id=999_001,
-                                ip="185.220.110.1", user_agent=ATTACKER_AGENT)  # fmt: skip
-    attack.user_ids.add(admin.user_id)
-    finess = simulation.finess_of(world.db, people[0].establishment)
-    try:
-        made = accounts.create_account(
-            world.db, admin, username="dr.shadow", role="physician", establishments=[finess],
-            display_name="Dr Shadow", family_name="Shadow", given_name="Jean",
-        )  # fmt: skip
-    except HygieError:
+    ip = "185.220.110.1"
+    attack.user_ids.add(people[0].member.user_id)
+    attack.ips.add(ip)
+    made = attack.thieves.shadow(people[0], ip, "dr.shadow")
+    if made is None:
         return
-    client = Client(world.db, simulation.actor_of(world.db, made.user.username, how="web",
-                                                 session_id=999_002, ip="185.220.110.1",
-                                                 user_agent=ATTACKER_AGENT), confirms=False)  # fmt: skip
+    client, user_id = made
     attack.clients.append(client)
-    attack.user_ids.add(made.user.id)
-    attack.ips.add("185.220.110.1")
+    attack.user_ids.add(user_id)
     yield timedelta(minutes=10)
     patients = [p.id for p in world.patients[people[0].establishment]]
     for patient in world.rng.sample(patients, min(200, len(patients))):
