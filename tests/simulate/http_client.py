@@ -136,12 +136,13 @@ class HttpThieves:
     def __init__(self, app: Any, logins: dict[str, Login], tokens: dict[str, str]) -> None:
         self.app, self.logins, self.tokens = app, logins, tokens
 
-    def _client(self, ip: str) -> TestClient:
+    def _client(self, ip: str, agent: str = AGENT) -> TestClient:
+        # The test client's address is always "testclient": the header says which was meant.
         return TestClient(self.app, base_url="https://testserver",
-                          headers={"User-Agent": AGENT, "X-Forwarded-For": ip})  # fmt: skip
+                          headers={"User-Agent": agent, "X-Forwarded-For": ip})  # fmt: skip
 
-    def steal(self, person: Person, ip: str, *, n: int, token: bool) -> HttpWorkstation:
-        http = self._client(ip)
+    def steal(self, person: Person, ip: str, agent: str, *, n: int, token: bool) -> HttpWorkstation:
+        http = self._client(ip, agent)
         name = person.member.username
         if token:
             return HttpWorkstation(http, token=self.tokens[name])
@@ -161,7 +162,7 @@ class HttpThieves:
 
     def shadow(self, admin: Person, ip: str, username: str) -> tuple[HttpWorkstation, int] | None:
         """The administrator creates a physician account through the API, then enrols it."""
-        boss = self.steal(admin, ip, n=0, token=False)
+        boss = self.steal(admin, ip, AGENT, n=0, token=False)
         finess = _finess(boss, admin.establishment)
         made = boss.http.post("/api/accounts", json={
             "username": username, "role": "physician", "establishments": [finess],

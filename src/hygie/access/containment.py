@@ -248,6 +248,13 @@ class Guard:
             return Response.ALERT
         return response
 
+    def stepped_up(self, user_id: int, at: datetime) -> None:
+        """The account confirmed a fresh second factor: step-ups are waived for a while,
+        and the refusals it answered are not held against it."""
+        self.board.stepped_up(user_id, at)
+        with self._lock:
+            self.detector.answered(user_id)
+
     def release(self, user_id: int) -> None:
         """An officer unlocked the account: off the board, its windows and recent counts
         started afresh (on this process; other processes' recent counts run out within

@@ -252,10 +252,20 @@ class Detector:
         self.dormant_after = dormant_after
         self._accounts: dict[int, _Account] = {}
         self._created: dict[int, datetime] = {}  # accounts an IT administrator created
+        # Days worked, and nights worked, by the accounts of each role (a role on call at
+        # night makes a night's access ordinary for its accounts).
+        self._role_days: dict[str, int] = {}
+        self._role_nights: dict[str, int] = {}
         self._watching_since: datetime | None = None
 
     def account(self, user_id: int, at: datetime) -> _Account:
         return self._accounts.setdefault(user_id, _Account(first_seen=at))
+
+    def answered(self, user_id: int) -> None:
+        """The account answered a step-up: its refusals so far are not ignored ones."""
+        state = self._accounts.get(user_id)
+        if state is not None:
+            state.refusals.times.clear()
 
     def forgive(self, user_id: int) -> None:
         """Forget the account's recent counts (searches, modifications, refusals...), not
@@ -327,9 +337,14 @@ class Detector:
             state.addresses.add(at, access.ip)
         local = at.astimezone(PARIS)
         day = local.date().isoformat()
-        state.active_days.add(day)
-        if local.hour not in DAY_HOURS:
+        if day not in state.active_days:
+            state.active_days.add(day)
+            for role in access.roles:
+                self._role_days[role] = self._role_days.get(role, 0) + 1
+        if local.hour not in DAY_HOURS and day not in state.night_days:
             state.night_days.add(day)
+            for role in access.roles:
+                self._role_nights[role] = self._role_nights.get(role, 0) + 1
         if access.ip:
             state.known_ips.add(access.ip)
         if access.user_agent:
@@ -413,7 +428,11 @@ class Detector:
             return []
         found = []
         local = access.at.astimezone(PARIS)
-        if local.hour not in DAY_HOURS and len(state.night_days) * 10 < len(state.active_days):
+        if (
+            local.hour not in DAY_HOURS
+            and len(state.night_days) * 10 < len(state.active_days)
+            and not any(self._works_nights(role) for role in access.roles)
+        ):
             found.append(Finding("hours", Response.ALERT,
                                  f"access at {local:%H:%M}, unusual for this account", local.hour, 0))  # fmt: skip
         if access.ip and access.ip not in state.known_ips:
@@ -453,6 +472,10 @@ class Detector:
             found.append(Finding("account.dormant", Response.ALERT,
                                  "records read by an account silent for weeks", 1, 0))  # fmt: skip
         return found
+
+    def _works_nights(self, role: str) -> bool:
+        """Whether the role's accounts work some nights (one night in twenty or more)."""
+        return self._role_nights.get(role, 0) * 20 >= max(self._role_days.get(role, 0), 1)
 
 
 def _no_care(access: Access) -> bool:

@@ -124,8 +124,18 @@ def _events(
                 yield at, user_id, roles, level, list(patients)
 
 
-def norms_in_force(db: Database) -> list[NormLine]:
-    """Every norm: the defaults, and the learned or set ones that replace them."""
+def norms_in_force(db: Database, actor: Actor | None = None) -> list[NormLine]:
+    """Every norm: the defaults, and the learned or set ones that replace them. With an
+    ``actor``, only for a security officer, and the reading is recorded."""
+    if actor is not None:
+        where = frozenset(e for e in actor.establishments if _may_audit(actor, frozenset({e})))
+        if not where:
+            record_refusal(db, actor, action="detection.norms", patient_ids=[],
+                           categories=["audit"], reason="not a security officer")  # fmt: skip
+            raise AccessDenied("only a security officer reads the detector's norms")
+        with gate_transaction(db, frozenset()) as session:
+            audit.record(session, audit_entry(actor, scope=where, action="detection.norms",
+                                              outcome="allowed", categories=["audit"]))  # fmt: skip
     with gate_transaction(db, frozenset()) as session:
         rows = list(
             session.scalars(

@@ -23,6 +23,7 @@ from hygie.access.trail_rows import (
     seals,
 )
 from hygie.db import Database
+from hygie.kit.syslog import SYSLOG_SD_ID, no_controls, sd_escape, syslog_token
 from hygie.models.types import UTCDateTime
 
 
@@ -89,7 +90,6 @@ def _unsealed(
 
 
 SYSLOG_FACILITY = 13  # log audit
-SYSLOG_SD_ID = "hygie@32473"  # 32473: the private enterprise number RFC 5612 sets aside
 _SEVERITY = {"allowed": 6, "denied": 4, "failed": 3, "contained": 2}  # info .. critical
 _SD_FIELDS = (
     "seq", "id", "user_id", "username", "role", "establishment_id", "session_id", "token_id",
@@ -104,31 +104,16 @@ def syslog_line(event: dict[str, Any], *, hostname: str | None = None) -> str:
     import socket
 
     pri = SYSLOG_FACILITY * 8 + _SEVERITY.get(str(event["outcome"]), 5)
-    host = _syslog_token(hostname or socket.gethostname(), 255)
+    host = syslog_token(hostname or socket.gethostname(), 255)
     params = [(name, event[name]) for name in _SD_FIELDS if event.get(name) is not None]
     params.append(("patients", ",".join(str(p) for p in event["patient_ids"])))
     params.append(("categories", ",".join(event["categories"])))
     if event["details"]:
         params.append(("details", orjson.dumps(event["details"], option=JSON_OPTIONS).decode()))
-    data = " ".join(f'{name}="{_sd_escape(str(value))}"' for name, value in params)
+    data = " ".join(f'{name}="{sd_escape(str(value))}"' for name, value in params)
     who = event.get("username") or "system"
     message = f"{who} {event['action']} {event['outcome']} ({len(event['patient_ids'])} patients)"
     return (
-        f"<{pri}>1 {event['at']} {host} hygie - {_syslog_token(str(event['action']), 32)} "
-        f"[{SYSLOG_SD_ID} {data}] {_no_controls(message)}"
+        f"<{pri}>1 {event['at']} {host} hygie - {syslog_token(str(event['action']), 32)} "
+        f"[{SYSLOG_SD_ID} {data}] {no_controls(message)}"
     )
-
-
-def _syslog_token(value: str, limit: int) -> str:
-    """A header field: printable US-ASCII without spaces, or ``-``."""
-    token = "".join(c if 33 <= ord(c) <= 126 else "_" for c in value)[:limit]
-    return token or "-"
-
-
-def _no_controls(value: str) -> str:
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
-
-
-def _sd_escape(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
-    return _no_controls(escaped)

@@ -3,15 +3,16 @@ unlocking of a locked account (:mod:`hygie.access.alerts`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from hygie.access import alerts
+from hygie.access import alerts, norms
 from hygie.api import responses as r
 from hygie.api.deps import HOW, Db, From, Now, Reader, SessionWriter, Writer, id_param
 from hygie.api.openapi import errors
-from hygie.api.schemas import Conclusion, StepUp, Unlock
+from hygie.api.schemas import Conclusion, NormRequest, StepUp, Unlock
 from hygie.auth import self_service
 
 router = APIRouter(prefix="/api", tags=["containment"])
@@ -65,3 +66,22 @@ def unlock(username: Username, body: Unlock, caller: Writer, db: Db) -> dict[str
     (security officer). Its sessions and tokens stay revoked: its owner signs in again."""
     user = alerts.unlock_account(db, caller.actor, username=username, reason=body.reason)
     return {"username": user.username, "locked": user.locked_at is not None}
+
+
+@router.get("/detection/norms", response_model=r.Norms, responses=errors(403))
+def detection_norms(caller: Reader, db: Db) -> dict[str, Any]:
+    """The detector's norms in force: defaults, learned, set by an officer (security
+    officer)."""
+    lines = norms.norms_in_force(db, caller.actor)
+    return {"norms": [asdict(n) for n in lines]}
+
+
+@router.put("/detection/norms", response_model=r.NormSet, responses=errors(403))
+def set_detection_norm(body: NormRequest, caller: Writer, db: Db) -> dict[str, Any]:
+    """Set one of the detector's norms, with a reason (security officer); learning never
+    overwrites it."""
+    line = norms.set_norm(
+        db, caller.actor, role=body.role, establishment_id=body.establishment_id,
+        signal=body.signal, threshold=body.threshold, reason=body.reason,
+    )  # fmt: skip
+    return asdict(line)

@@ -387,3 +387,17 @@ class AlertClosed(Answer):
 class Unlocked(Answer):
     username: str
     locked: bool
+
+
+class NormSet(Answer):
+    role: str | None
+    establishment_id: int | None
+    signal: str
+    threshold: float
+    source: str
+    updated_by: str | None
+    reason: str | None
+
+
+class Norms(Answer):
+    norms: list[NormSet]

@@ -121,3 +121,19 @@ class Unlock(Body):
     )
 
     reason: str = Field(max_length=_TEXT)
+
+
+class NormRequest(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"role": "billing_officer", "establishment_id": None,
+                                         "signal": "records.1d", "threshold": 400,
+                                         "reason": "Clôture mensuelle : 300 dossiers par jour"}]},
+    )  # fmt: skip
+
+    role: str | None = Field(default=None, max_length=30)
+    establishment_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
+    signal: str = Field(max_length=40)
+    threshold: float = Field(ge=0, le=1e9)
+    reason: str = Field(max_length=_TEXT)

@@ -232,5 +232,5 @@ def step_up(
             failed = False
     if failed:
         raise AuthenticationFailed(STEP_UP_REFUSED)
-    guard_for(db.engine).board.stepped_up(caller.user_id, now)
+    guard_for(db.engine).stepped_up(caller.user_id, now)
     return now

@@ -42,6 +42,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(audit.audit_app, name="audit")
     app.add_typer(containment.honey_app, name="honey")
+    app.add_typer(containment.detection_app, name="detection")
     app.add_typer(hl7.hl7_app, name="hl7")
     app.add_typer(incident.incident_app, name="incident")
     app.add_typer(users.user_app, name="user")

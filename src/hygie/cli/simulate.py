@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def simulate_command(
-    days: Annotated[int, typer.Option(min=1, max=92, help="Days simulated.")] = 30,
+    days: Annotated[int, typer.Option(min=1, max=92, help="Days measured, with the attacks.")] = 30,
     scenario: Annotated[
         list[str] | None,
         typer.Option("--scenario", help="An attack to inject (repeatable; default: all)."),
@@ -29,9 +29,11 @@ def simulate_command(
     warmup: Annotated[
         int,
         typer.Option(
-            min=0, help="Days of ordinary work before attacks; norms are learned from them."
+            min=0,
+            max=92,
+            help="Days of ordinary work before the measured ones; norms are learned from them.",
         ),
-    ] = 7,
+    ] = 30,
     establishments: Annotated[int, typer.Option(min=1, max=10)] = 2,
     patients: Annotated[int, typer.Option(min=200, max=100_000)] = 2000,
     seed: Annotated[int, typer.Option()] = 1,
@@ -64,8 +66,6 @@ def simulate_command(
             )
         if detector is not None and detector not in DETECTORS:
             raise ValidationError(f"one of {', '.join(DETECTORS)}", field="detector")
-        if warmup >= days and names:
-            raise ValidationError("the warm-up must leave days for the attacks", field="warmup")
         first = None
         if start is not None:
             try:

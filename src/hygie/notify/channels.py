@@ -22,7 +22,7 @@ from email.utils import formatdate, make_msgid
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from hygie.access.trail_export import SYSLOG_SD_ID, _no_controls, _sd_escape, _syslog_token
+from hygie.kit.syslog import SYSLOG_SD_ID, no_controls, sd_escape, syslog_token
 from hygie.notify.message import AlertMessage, iso_utc
 
 log = logging.getLogger("hygie.notify")
@@ -208,7 +208,7 @@ class SyslogChannel:
         _check_port(port)
         if protocol not in ("udp", "tcp"):
             raise ValueError(f"syslog protocol must be udp or tcp, not {protocol!r}")
-        if _syslog_token(app_name, 48) != app_name:
+        if syslog_token(app_name, 48) != app_name:
             raise ValueError("syslog app_name must be 1 to 48 printable ASCII characters")
         self.host, self.port = host, port
         self.protocol, self.app_name, self.timeout = protocol, app_name, timeout
@@ -241,13 +241,13 @@ def syslog_message(message: AlertMessage, *, app_name: str = "hygie") -> str:
     """``message`` as one RFC 5424 line: ``<PRI>1 TIMESTAMP HOST APP - alert [SD] summary``,
     the structured data naming the alert, rule, account and response."""
     pri = SYSLOG_FACILITY_AUTHPRIV * 8 + SYSLOG_SEVERITY[message.severity]
-    host = _syslog_token(socket.gethostname(), 255)
+    host = syslog_token(socket.gethostname(), 255)
     params = [("alert", str(message.alert_id)), ("rule", message.rule)]
     if message.username is not None:
         params.append(("user", message.username))
     params.append(("response", message.response))
-    data = " ".join(f'{name}="{_sd_escape(value)}"' for name, value in params)
+    data = " ".join(f'{name}="{sd_escape(value)}"' for name, value in params)
     return (
         f"<{pri}>1 {iso_utc(message.at)} {host} {app_name} - alert "
-        f"[{SYSLOG_SD_ID} {data}] {_no_controls(message.summary)}"
+        f"[{SYSLOG_SD_ID} {data}] {no_controls(message.summary)}"
     )

@@ -77,7 +77,7 @@ class Client:
                     self.haul.contained_at = clock.now()
                     return None
                 if refused.response == Response.STEP_UP and self.confirms:
-                    containment.guard_for(self.db.engine).board.stepped_up(
+                    containment.guard_for(self.db.engine).stepped_up(
                         self.actor.user_id, clock.now()
                     )
                     continue

@@ -2,9 +2,9 @@
 real gate on a virtual clock, with attacks injected, and how containment did.
 
 The group is generated once into a template database; each detector compared gets its own
-copy, the same seed and so the same traffic. The first days (``warmup``) are ordinary work
-only: norms are then learned from their trail, as an installation learns its own, and the
-attacks start. Figures: per scenario, detected or not, time to detection, patients exposed
+copy, the same seed and so the same traffic. A month of ordinary work comes first
+(``warmup``): norms are then learned from its trail, as an installation learns its own
+history, and the measured days follow, with the attacks. Figures: per scenario, detected or not, time to detection, patients exposed
 before containment; on ordinary traffic, false alerts per 1,000 user-days, legitimate
 users locked, and the share of accesses a care relationship explains."""
 
@@ -54,8 +54,8 @@ class RulesDetector(Detector):
 
 @dataclass
 class Options:
-    days: int = 30
-    warmup: int = 7
+    days: int = 30  # measured
+    warmup: int = 30  # ordinary work before (a month, its end included): norms learned from it
     establishments: int = 2
     patients: int = 2000
     seed: int = 1
@@ -175,18 +175,20 @@ def _run(
             p for p in world.people if p.member.username in departed
         ]
         legit_days: set[tuple[str, date]] = set()
-        for n in range(options.days):
+        total = options.warmup + options.days
+        measured = start + timedelta(days=options.warmup)
+        for n in range(total):
             day = first_day(options) + timedelta(days=n)
             plan = traffic.plan_day(_without(world, departed), day)
             for planned in attacks.values():
                 if planned.day == n:
                     planned.launch(world, plan, vclock)
-            _play(plan, vclock, legit_days)
+            _play(plan, vclock, legit_days if n >= options.warmup else set())
             if n + 1 == options.warmup and detector == "adaptive":
                 simulation.learn_norms(db, since=start, until=vclock.now)
                 guard._refreshed = None
             if progress is not None:
-                progress(detector, n + 1, options.days)
+                progress(detector, n + 1, total)
         results = [planned.result(db) for planned in attacks.values()]
         results += [
             ScenarioResult(name, SCENARIOS[name].title if name in SCENARIOS else name, None, None, None, 0, 0, why)
@@ -197,10 +199,10 @@ def _run(
             if attacks
             else set()
         )
-        alerts = simulation.alerts_since(db, since=start)
+        alerts = simulation.alerts_since(db, since=measured)
         false = [a for a in alerts if not _attributed(a, attacks)]
         legit = [p.member.user_id for p in world.people if p.member.user_id not in attacked]
-        explained = simulation.explained_share(db, user_ids=legit, since=start)
+        explained = simulation.explained_share(db, user_ids=legit, since=measured)
     by_rule: dict[str, int] = {}
     for alert in false:
         by_rule[alert.rule] = by_rule.get(alert.rule, 0) + 1
@@ -287,7 +289,7 @@ def _schedule(world: World, options: Options) -> dict[str, Planned]:
     for pool in pools.values():
         world.rng.shuffle(pool)
     planned: dict[str, Planned] = {}
-    attack_days = max(1, options.days - options.warmup)
+    attack_days = max(1, options.days)
     for n, name in enumerate(options.scenarios):
         scenario = SCENARIOS[name]
         pool = pools.get(scenario.role, [])
@@ -296,7 +298,7 @@ def _schedule(world: World, options: Options) -> dict[str, Planned]:
         day = options.warmup + n % attack_days
         if name == "dormant":
             day = max(day, 22)
-            if day >= options.days:
+            if day >= options.warmup + options.days:
                 continue
         people = [pool.pop() for _ in range(scenario.accounts)]
         planned[name] = Planned(scenario, day, people)

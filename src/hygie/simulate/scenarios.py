@@ -70,11 +70,11 @@ class GateThieves:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def steal(self, person: Person, ip: str, *, n: int, token: bool) -> Workstation:
+    def steal(self, person: Person, ip: str, agent: str, *, n: int, token: bool) -> Workstation:
         actor = simulation.actor_of(
             self.world.db, person.member.username, how="api" if token else "web",
             session_id=None if token else 100_000 + n, token_id=100_000 + n if token else None,
-            ip=ip, user_agent=ATTACKER_AGENT,
+            ip=ip, user_agent=agent,
         )  # fmt: skip
         return Client(self.world.db, actor, confirms=False)
 
@@ -97,16 +97,27 @@ class GateThieves:
 
 
 class Thieves(Protocol):
-    def steal(self, person: Person, ip: str, *, n: int, token: bool) -> Workstation: ...
+    def steal(self, person: Person, ip: str, agent: str, *, n: int, token: bool) -> Workstation: ...
     def shadow(self, admin: Person, ip: str, username: str) -> tuple[Workstation, int] | None: ...
 
 
 def steal(
-    world: World, attack: Attack, person: Person, *, n: int, token: bool = False
+    world: World,
+    attack: Attack,
+    person: Person,
+    *,
+    n: int,
+    token: bool = False,
+    workstation: bool = True,
 ) -> Workstation:
-    """The attacker's client on ``person``'s account, from an address of theirs."""
-    ip = f"185.220.{100 + n // 200}.{n % 200 + 1}"
-    client = attack.thieves.steal(person, ip, n=n, token=token)
+    """The attacker's client on ``person``'s account: from the victim's own workstation
+    (malware, a session left open: the same address and browser, the hardest case), or,
+    with ``workstation=False``, from an address and a client of the attacker's."""
+    if workstation:
+        ip, agent = person.ip, person.agent
+    else:
+        ip, agent = f"185.220.{100 + n // 200}.{n % 200 + 1}", ATTACKER_AGENT
+    client = attack.thieves.steal(person, ip, agent, n=n, token=token)
     attack.clients.append(client)
     attack.user_ids.add(person.member.user_id)
     attack.ips.add(ip)
@@ -132,7 +143,7 @@ def full_speed(world: World, attack: Attack, people: list[Person]) -> Script:
 
 def fhir_token(world: World, attack: Attack, people: list[Person]) -> Script:
     """(2) The same through FHIR with a stolen token: searches paged to their end."""
-    client = steal(world, attack, people[0], n=2, token=True)
+    client = steal(world, attack, people[0], n=2, token=True, workstation=False)
     for prefix in _prefixes():
         offset, total = 0, 1
         while offset < total and not client.stopped:
@@ -174,7 +185,7 @@ def _next_working_minute(wait: timedelta) -> timedelta:
 def spread(world: World, attack: Attack, people: list[Person]) -> Script:
     """(4) Several stolen accounts, each from its own address, each sweeping its share of
     the patient ids at a pace a person could keep."""
-    clients = [steal(world, attack, p, n=10 + i) for i, p in enumerate(people)]
+    clients = [steal(world, attack, p, n=10 + i, workstation=False) for i, p in enumerate(people)]
     ids = sorted({p.id for ps in world.patients.values() for p in ps})
     shares = [ids[i :: len(clients)] for i in range(len(clients))]
     for step in range(max(len(s) for s in shares)):
@@ -259,7 +270,7 @@ def shadow_account(world: World, attack: Attack, people: list[Person]) -> Script
 
 def dormant(world: World, attack: Attack, people: list[Person]) -> Script:
     """(11) A departed colleague's account, never disabled, silent for weeks, reads again."""
-    client = steal(world, attack, people[0], n=11)
+    client = steal(world, attack, people[0], n=11, workstation=False)
     patients = [p.id for p in world.patients[people[0].establishment]]
     for patient in world.rng.sample(patients, min(100, len(patients))):
         client.chart(patient)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
+from hygie.kit import clock
 from hygie.kit.time import PARIS
 from hygie.simulate.world import Booking, Person, Stay, World
 
@@ -161,7 +162,7 @@ def _consultations(world: World, plan: Day, est: int) -> None:
     for doctor in world.staff("physician", est):
         prof = doctor.member.professional_id
         plan.add(7.9 + rng.random() / 5, doctor, partial(_see_agenda, world, doctor, prof, plan))
-        plan.add(11.5 + rng.random(), doctor, partial(_round, world, doctor, prof))
+        plan.add(11.5 + rng.random(), doctor, partial(_round, world, doctor, prof, plan))
 
 
 def _see_agenda(world: World, doctor: Person, prof: int | None, plan: Day) -> None:
@@ -181,9 +182,12 @@ def _see_agenda(world: World, doctor: Person, prof: int | None, plan: Day) -> No
             )
 
 
-def _round(world: World, doctor: Person, prof: int | None) -> None:
+def _round(world: World, doctor: Person, prof: int | None, plan: Day) -> None:
+    """The ward round: each in-patient seen in turn, a few minutes each."""
+    when = clock.now()
     for stay in [s for s in world.stays if s.responsible == prof]:
-        doctor.client.chart(stay.patient)
+        when += timedelta(minutes=world.rng.uniform(4, 8))
+        plan.at(when, doctor.member.username, partial(doctor.client.chart, stay.patient))
 
 
 def _billing(world: World, plan: Day, est: int) -> None:
@@ -211,15 +215,17 @@ def _on_call(world: World, plan: Day, est: int) -> None:
     doctor = physicians[plan.day.toordinal() % len(physicians)]
     hours = [22.5, 27.0] if plan.day.weekday() < 5 else [10.0, 22.5, 27.0]
     for hour in hours:
-        plan.add(hour + world.rng.random() / 2, doctor, partial(_night_round, world, doctor))
+        plan.add(hour + world.rng.random() / 2, doctor, partial(_night_round, world, doctor, plan))
     if plan.day.toordinal() % 7 == est % 7:
         plan.add(23.0 + world.rng.random() * 3, doctor, partial(_glass, world, doctor))
 
 
-def _night_round(world: World, doctor: Person) -> None:
+def _night_round(world: World, doctor: Person, plan: Day) -> None:
+    when = clock.now()
     for stay in [s for s in world.stays if s.establishment == doctor.establishment][:6]:
         if stay.responsible == doctor.member.professional_id:
-            doctor.client.chart(stay.patient)
+            when += timedelta(minutes=world.rng.uniform(4, 8))
+            plan.at(when, doctor.member.username, partial(doctor.client.chart, stay.patient))
 
 
 def _glass(world: World, doctor: Person) -> None:
