@@ -78,9 +78,10 @@ def warm_up(scene: Scene, days: int, *, idle: set[str] = frozenset()) -> None:  
     working = World(db=world.db, rng=world.rng, people=[p for p in world.people if p.member.username not in idle],
                     patients=world.patients, departments=world.departments, bookings=world.bookings,
                     stays=world.stays, taken=world.taken)  # fmt: skip
+    timeline = traffic.Timeline()
     for n in range(days):
-        plan = traffic.plan_day(working, START + timedelta(days=n))
-        while (act := plan.pop()) is not None:
+        plan = traffic.plan_day(working, START + timedelta(days=n), timeline)
+        while (act := plan.pop(traffic.at(START + timedelta(days=n + 1), 0))) is not None:
             scene.vclock.move(act.at)
             act.run()
     simulation.learn_norms(

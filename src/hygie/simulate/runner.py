@@ -177,13 +177,16 @@ def _run(
         legit_days: set[tuple[str, date]] = set()
         total = options.warmup + options.days
         measured = start + timedelta(days=options.warmup)
+        timeline = traffic.Timeline()
         for n in range(total):
             day = first_day(options) + timedelta(days=n)
-            plan = traffic.plan_day(_without(world, departed), day)
+            plan = traffic.plan_day(_without(world, departed), day, timeline)
             for planned in attacks.values():
                 if planned.day == n:
                     planned.launch(world, plan, vclock)
-            _play(plan, vclock, legit_days if n >= options.warmup else set())
+            # Up to the next day's planning; tonight's acts past midnight run then.
+            until = traffic.at(day + timedelta(days=1), 0)
+            _play(plan, vclock, legit_days if n >= options.warmup else set(), until)
             if n + 1 == options.warmup and detector == "adaptive":
                 simulation.learn_norms(db, since=start, until=vclock.now)
                 guard._refreshed = None
@@ -224,8 +227,10 @@ def _without(world: World, departed: set[str]) -> World:
                  stays=world.stays, taken=world.taken)  # fmt: skip
 
 
-def _play(plan: traffic.Day, vclock: VirtualClock, legit_days: set[tuple[str, date]]) -> None:
-    while (act := plan.pop()) is not None:
+def _play(
+    plan: traffic.Day, vclock: VirtualClock, legit_days: set[tuple[str, date]], until: datetime
+) -> None:
+    while (act := plan.pop(until)) is not None:
         vclock.move(act.at)
         act.run()
         if not act.who.startswith("attack:"):

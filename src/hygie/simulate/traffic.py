@@ -39,28 +39,45 @@ def at(day: date, hour: float) -> datetime:
     return local.astimezone(UTC)
 
 
-class Day:
-    """The acts of one day, a heap by time; acts may add acts (a chart at the time the
-    agenda said). Ties keep the order they were planned in."""
+class Timeline:
+    """Every act to come, a heap by time, across days: an act may add acts (a chart at the
+    time the agenda said, an attack's next request tomorrow). Ties keep the order they
+    were planned in."""
 
-    def __init__(self, world: World, day: date) -> None:
-        self.world, self.day = world, day
+    def __init__(self) -> None:
         self.acts: list[Act] = []
         self._seq = 0
-
-    def add(self, hour: float, who: Person, run: Callable[[], object]) -> None:
-        self.at(at(self.day, hour), who.member.username, run)
 
     def at(self, when: datetime, who: str, run: Callable[[], object]) -> None:
         self._seq += 1
         heapq.heappush(self.acts, Act(when, self._seq, who, run))
 
-    def pop(self) -> Act | None:
-        return heapq.heappop(self.acts) if self.acts else None
+    def pop(self, before: datetime | None = None) -> Act | None:
+        """The next act (if it comes before ``before``)."""
+        if not self.acts or (before is not None and self.acts[0].at >= before):
+            return None
+        return heapq.heappop(self.acts)
 
 
-def plan_day(world: World, day: date) -> Day:
-    plan = Day(world, day)
+class Day:
+    """One day's planning on the timeline."""
+
+    def __init__(self, world: World, day: date, timeline: Timeline | None = None) -> None:
+        self.world, self.day = world, day
+        self.timeline = timeline or Timeline()
+
+    def add(self, hour: float, who: Person, run: Callable[[], object]) -> None:
+        self.at(at(self.day, hour), who.member.username, run)
+
+    def at(self, when: datetime, who: str, run: Callable[[], object]) -> None:
+        self.timeline.at(when, who, run)
+
+    def pop(self, before: datetime | None = None) -> Act | None:
+        return self.timeline.pop(before)
+
+
+def plan_day(world: World, day: date, timeline: Timeline | None = None) -> Day:
+    plan = Day(world, day, timeline)
     weekday = day.weekday() < 5
     for est in world.establishments:
         if weekday:
