@@ -197,15 +197,23 @@ def spread(world: World, attack: Attack, people: list[Person]) -> Script:
         yield timedelta(seconds=20)
 
 
+def read_some(
+    world: World, client: Workstation, establishment: int, count: int, pace: timedelta
+) -> Script:
+    """Charts of ``count`` patients of the establishment taken at random, one per ``pace``,
+    until the client is stopped."""
+    patients = [p.id for p in world.patients[establishment]]
+    for patient in world.rng.sample(patients, min(count, len(patients))):
+        client.chart(patient)
+        yield pace
+        if client.stopped:
+            return
+
+
 def night(world: World, attack: Attack, people: list[Person]) -> Script:
     """(5) A physician's account at two in the morning, reading charts slowly."""
     client = steal(world, attack, people[0], n=5)
-    patients = [p.id for p in world.patients[people[0].establishment]]
-    for patient in world.rng.sample(patients, min(60, len(patients))):
-        client.chart(patient)
-        yield timedelta(seconds=40)
-        if client.stopped:
-            return
+    yield from read_some(world, client, people[0].establishment, 60, timedelta(seconds=40))
 
 
 def snooping(world: World, attack: Attack, people: list[Person]) -> Script:
@@ -260,23 +268,13 @@ def shadow_account(world: World, attack: Attack, people: list[Person]) -> Script
     attack.clients.append(client)
     attack.user_ids.add(user_id)
     yield timedelta(minutes=10)
-    patients = [p.id for p in world.patients[people[0].establishment]]
-    for patient in world.rng.sample(patients, min(200, len(patients))):
-        client.chart(patient)
-        yield timedelta(seconds=10)
-        if client.stopped:
-            return
+    yield from read_some(world, client, people[0].establishment, 200, timedelta(seconds=10))
 
 
 def dormant(world: World, attack: Attack, people: list[Person]) -> Script:
     """(11) A departed colleague's account, never disabled, silent for weeks, reads again."""
     client = steal(world, attack, people[0], n=11, workstation=False)
-    patients = [p.id for p in world.patients[people[0].establishment]]
-    for patient in world.rng.sample(patients, min(100, len(patients))):
-        client.chart(patient)
-        yield timedelta(seconds=30)
-        if client.stopped:
-            return
+    yield from read_some(world, client, people[0].establishment, 100, timedelta(seconds=30))
 
 
 SCENARIOS: dict[str, Scenario] = {
