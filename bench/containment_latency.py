@@ -47,7 +47,6 @@ def permissive_guard(db: Database, redis_url: str | None) -> Guard:
     else:
         guard = Guard(meter=LocalExposure(), board=LocalBoard(), detector=Detector(norms=norms))
     guard = containment.install(db, guard)
-    guard._refreshed = None
     # Keep the permissive norms: no refresh from the database during the run.
     guard.refresh = lambda *_a, **_k: None  # type: ignore[method-assign]
     return guard

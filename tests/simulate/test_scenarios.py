@@ -75,9 +75,7 @@ def scene(template: Path, tmp_path: Path, keyring: Keyring) -> Iterator[Scene]:
 def warm_up(scene: Scene, days: int, *, idle: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """``days`` of ordinary work (the accounts in ``idle`` do none), norms learned after."""
     world = scene.world
-    working = World(db=world.db, rng=world.rng, people=[p for p in world.people if p.member.username not in idle],
-                    patients=world.patients, departments=world.departments, bookings=world.bookings,
-                    stays=world.stays, taken=world.taken)  # fmt: skip
+    working = world.without(set(idle))
     timeline = traffic.Timeline()
     for n in range(days):
         plan = traffic.plan_day(working, START + timedelta(days=n), timeline)
@@ -87,7 +85,7 @@ def warm_up(scene: Scene, days: int, *, idle: set[str] = frozenset()) -> None:  
     simulation.learn_norms(
         scene.db, since=datetime.combine(START, datetime.min.time(), PARIS), until=scene.vclock.now
     )
-    containment.guard_for(scene.db.engine)._refreshed = None
+    containment.guard_for(scene.db.engine).reload()
 
 
 def arm(scene: Scene, people: list[str], *, token: bool) -> None:

@@ -201,11 +201,7 @@ class Guard:
                 self.detector.remember(access)
             return Verdict(Response.NONE, [], access)
         self.refresh(session, at)
-        if (
-            entry.level is not None
-            and entry.outcome == "allowed"
-            and self.board.is_locked(access.user_id)
-        ):
+        if access.level is not None and self.board.is_locked(access.user_id):
             raise Contained(
                 CONTAINED_MESSAGE, response=Response.CONTAIN, access=access, findings=[],
                 already_locked=True,
@@ -234,7 +230,10 @@ class Guard:
         """The account's exposure at the access's level if it goes through (the other level
         does not change)."""
         level = Level(str(access.level))
-        return {level: preview(self.meter, access.user_id, level, access.patient_ids, access.at)}
+        seen = self.meter.preview(
+            account=access.user_id, level=level, patients=access.patient_ids, at=access.at
+        )
+        return {level: seen}
 
     def _respond(self, access: Access, response: Response) -> Response:
         """``response`` as the channel can carry it: a token cannot step up; a session that
@@ -276,6 +275,10 @@ class Guard:
             return True
 
     # --- what the database tells the detector ---------------------------------------------
+    def reload(self) -> None:
+        """Read the honey records and the norms again at the next access (they changed)."""
+        self._refreshed = None
+
     def refresh(self, session: Session | None, at: datetime, *, force: bool = False) -> None:
         """Read the honey records and the norms again if they are older than ``REFRESH``
         (in ``session``, or on a connection of the guard's engine)."""
@@ -312,17 +315,6 @@ class Guard:
     def notify(self, alert: AlertMessage) -> None:
         if self.dispatcher is not None:
             self.dispatcher.submit(alert)
-
-
-def preview(
-    meter: ExposureMeter, account: int, level: Level, patients: tuple[int, ...], at: datetime
-) -> Exposure:
-    """The counts ``meter`` would give after ``patients``, counting nothing."""
-    peek = getattr(meter, "preview", None)
-    if peek is not None:
-        result: Exposure = peek(account=account, level=level, patients=patients, at=at)
-        return result
-    raise TypeError(f"{type(meter).__name__} cannot preview")
 
 
 # Accesses the detector assesses: those that hand patient data over or change it, and

@@ -316,9 +316,9 @@ class Detector:
             if _no_care(access):
                 for patient in access.patient_ids:
                     state.care_none.add(at, patient)
-            for patient in access.patient_ids:
-                state.sweep = _sweep_after(state, patient)
-                state.last_record = patient
+            state.last_record, state.sweep = _sweep(
+                state.last_record, state.sweep, access.patient_ids
+            )
         if access.delivers:
             state.last_seen = at
         if _short_search(access):
@@ -454,10 +454,7 @@ class Detector:
             found += self._ladder(
                 access, "care.none.1d", len(patients), "records without care relationship today"
             )
-        run = state.sweep
-        for patient in access.patient_ids:
-            probe = _Account(first_seen=state.first_seen, last_record=state.last_record, sweep=run)
-            run = _sweep_after(probe, patient)
+        _, run = _sweep(state.last_record, state.sweep, access.patient_ids)
         found += self._ladder(access, "sweep", run, "records read in the order of their ids")
         created = self._created.get(access.user_id)
         if created is not None and access.at - created < FRESH_ACCOUNT:
@@ -486,11 +483,16 @@ def _no_care(access: Access) -> bool:
     )
 
 
-def _sweep_after(state: _Account, patient: int) -> int:
-    last = state.last_record
-    if last is not None and 0 < patient - last <= SWEEP_GAP:
-        return state.sweep + 1
-    return 0 if last != patient else state.sweep
+def _sweep(last: int | None, run: int, patients: tuple[int, ...]) -> tuple[int | None, int]:
+    """The last record read and the length of the run of ids close above each other, after
+    reading ``patients`` (the same patient again neither extends nor breaks it)."""
+    for patient in patients:
+        if last is not None and 0 < patient - last <= SWEEP_GAP:
+            run += 1
+        elif patient != last:
+            run = 0
+        last = patient
+    return last, run
 
 
 def _short_search(access: Access) -> bool:

@@ -210,7 +210,7 @@ def set_norm(
         )  # fmt: skip
     from hygie.access import containment
 
-    containment.guard_for(db.engine)._refreshed = None  # read again at the next access
+    containment.guard_for(db.engine).reload()
     return NormLine(
         role, establishment_id, signal, float(threshold), "officer", actor.username, text
     )

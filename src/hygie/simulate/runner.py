@@ -171,16 +171,13 @@ def _run(
             if a.scenario.name == "dormant"
             for p in a.people
         }
-        world.people = [p for p in world.people if p.member.username not in departed] + [
-            p for p in world.people if p.member.username in departed
-        ]
         legit_days: set[tuple[str, date]] = set()
         total = options.warmup + options.days
         measured = start + timedelta(days=options.warmup)
         timeline = traffic.Timeline()
         for n in range(total):
             day = first_day(options) + timedelta(days=n)
-            plan = traffic.plan_day(_without(world, departed), day, timeline)
+            plan = traffic.plan_day(world.without(departed), day, timeline)
             for planned in attacks.values():
                 if planned.day == n:
                     planned.launch(world, plan, vclock)
@@ -189,7 +186,7 @@ def _run(
             _play(plan, vclock, legit_days if n >= options.warmup else set(), until)
             if n + 1 == options.warmup and detector == "adaptive":
                 simulation.learn_norms(db, since=start, until=vclock.now)
-                guard._refreshed = None
+                guard.reload()
             if progress is not None:
                 progress(detector, n + 1, total)
         results = [planned.result(db) for planned in attacks.values()]
@@ -217,14 +214,6 @@ def _run(
         explained=explained, requests=sum(p.client.haul.requests for p in world.people),
         seconds=time.perf_counter() - began, alerts_by_rule=by_rule,
     )  # fmt: skip
-
-
-def _without(world: World, departed: set[str]) -> World:
-    if not departed:
-        return world
-    return World(db=world.db, rng=world.rng, people=[p for p in world.people if p.member.username not in departed],
-                 patients=world.patients, departments=world.departments, bookings=world.bookings,
-                 stays=world.stays, taken=world.taken)  # fmt: skip
 
 
 def _play(

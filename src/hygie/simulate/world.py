@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from hygie.access import simulation
@@ -68,6 +68,12 @@ class World:
     @property
     def establishments(self) -> list[int]:
         return sorted(self.patients)
+
+    def without(self, usernames: set[str]) -> World:
+        """The same world (the same bookings and stays) with those people at home."""
+        if not usernames:
+            return self
+        return replace(self, people=[p for p in self.people if p.member.username not in usernames])
 
     def person(self, username: str) -> Person:
         return next(p for p in self.people if p.member.username == username)
