@@ -206,7 +206,12 @@ class Guard:
                 CONTAINED_MESSAGE, response=Response.CONTAIN, access=access, findings=[],
                 already_locked=True,
             )  # fmt: skip
-        exposure = self._preview(access) if access.delivers else {}
+        if access.vouched:  # four eyes approved it: the trail has it, no norm applies
+            with self._lock:
+                self.detector.remember(access)
+            return Verdict(Response.NONE, [], access)
+        metered = access.delivers and not access.exported  # exports: their own norm
+        exposure = self._preview(access) if metered else {}
         with self._lock:
             findings = self.detector.assess(access, exposure)
             response = self._respond(access, combined(findings))
@@ -217,7 +222,7 @@ class Guard:
                     retry_after=int(SLOW_DOWN.total_seconds()) if response == Response.SLOW else None,
                 )  # fmt: skip
             self.detector.remember(access)
-        if access.delivers:
+        if metered:
             level = Level(str(access.level))
             exposure = {
                 level: self.meter.observe(

@@ -143,8 +143,21 @@ class Access:
 
     @property
     def delivers(self) -> bool:
-        """Whether the access hands patient data over (what the meter counts)."""
+        """Whether the access hands patient data over."""
         return self.outcome == "allowed" and self.level is not None and bool(self.patient_ids)
+
+    @property
+    def exported(self) -> bool:
+        """A file of patients handed over at once: measured against the export norm
+        (``export.1d``), not the reading windows a person's pace sets."""
+        return self.delivers and self.how == "export"
+
+    @property
+    def vouched(self) -> bool:
+        """A bulk export a second person approved (four eyes, ``exports``)."""
+        return self.exported and bool(self.details.get("bulk")) and bool(
+            self.details.get("approved_by_id")
+        )
 
 
 @dataclass(frozen=True)
@@ -312,7 +325,7 @@ class Detector:
             created = access.details.get("account_id")
             if isinstance(created, int):
                 self._created[created] = at
-        if access.delivers and access.level == Level.RECORD:
+        if access.delivers and access.level == Level.RECORD and not access.exported:
             if _no_care(access):
                 for patient in access.patient_ids:
                     state.care_none.add(at, patient)
@@ -327,7 +340,7 @@ class Detector:
             state.modifications.add(at)
         if access.outcome == "allowed" and access.action == "break_glass":
             state.break_glass.add(at)
-        if access.delivers and access.how == "export":
+        if access.exported and not access.vouched:
             for patient in access.patient_ids:
                 state.exports.add(at, patient)
         if access.delivers and access.level == Level.SUMMARY:
@@ -406,7 +419,7 @@ class Detector:
             if access.purpose == "break_the_glass:other":  # no emergency, no continuity of care
                 found.append(Finding("break_glass.other", Response.ALERT,
                                      "break-the-glass for another reason than care", 1, 0))  # fmt: skip
-        if access.delivers and access.how == "export":
+        if access.exported:
             patients = set(state.exports.values(access.at)) | set(access.patient_ids)
             found += self._ladder(access, "export.1d", len(patients), "patients exported today")
         if access.ip:
@@ -446,7 +459,7 @@ class Detector:
     def _reading(self, access: Access, state: _Account) -> list[Finding]:
         """How records are read: without care, in the order of the ids, by an account
         just created by an IT administrator or silent for weeks."""
-        if not access.delivers or access.level != Level.RECORD:
+        if not access.delivers or access.level != Level.RECORD or access.exported:
             return []
         found = []
         if _no_care(access):

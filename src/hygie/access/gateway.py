@@ -341,7 +341,7 @@ def fill_chart(
             chart.break_glass_possible |= decision.break_glass_possible
     chart.basis = next((decisions[c].basis for c in allowed if c in CLINICAL), "role")
     roles = actor.roles_in(frozenset(r.establishment_id for r in record.registrations))
-    chart.blocks = _blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
+    chart.blocks = chart_blocks(record, set(allowed), full_nir=bool(roles & NIR_ROLES))
     return audit_entry(
         actor, scope=ests, action=action, outcome="allowed", level="record",
         patient_ids=[chart.patient_id], categories=sorted(chart.blocks), record_count=1,
@@ -353,7 +353,7 @@ def _mask_nir(nir: str | None) -> str | None:
     return None if nir is None else f"{nir[0]} {nir[1:3]} {nir[3:5]} ** *** *** **"
 
 
-def _blocks(
+def chart_blocks(
     record: patient_store.PatientRecord, allowed: set[Category], *, full_nir: bool
 ) -> dict[str, Any]:
     p = record.patient

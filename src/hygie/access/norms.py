@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,6 +35,7 @@ MARGIN = 1.5
 FLOORS = {
     "records.1m": 5, "records.10m": 12, "records.1h": 25, "records.1d": 50,
     "summaries.1m": 80, "summaries.10m": 200, "summaries.1h": 400, "summaries.1d": 800,
+    "export.1d": 50,
 }  # fmt: skip
 BATCH = 5000
 HUMAN_ROLES = frozenset(r.value for r in Role) - {Role.INTERFACE.value}
@@ -58,8 +60,16 @@ def learn(
     if since.tzinfo is None or until.tzinfo is None or since >= until:
         raise ValidationError("a period with time zones, start before end", field="since")
     peaks: dict[tuple[str, str], int] = defaultdict(int)
-    meter = LocalExposure()
-    for at, user_id, roles, level, patients in _events(db, since, until):
+    meter, exported = LocalExposure(), LocalExposure()
+    for at, user_id, roles, level, patients, export in _events(db, since, until):
+        if export is not None:  # a file at once: its own norm, as the detector measures it
+            if export == "small":
+                seen = exported.observe(
+                    account=user_id, level=Level.RECORD, patients=patients, at=at
+                )
+                for role in roles:
+                    peaks[(role, "export.1d")] = max(peaks[(role, "export.1d")], seen.within("1d"))
+            continue
         seen = meter.observe(account=user_id, level=Level(level), patients=patients, at=at)
         kind = "records" if level == Level.RECORD else "summaries"
         for role in roles:
@@ -102,14 +112,16 @@ def learn(
 
 def _events(
     db: Database, since: datetime, until: datetime
-) -> Iterator[tuple[datetime, int, list[str], str, list[int]]]:
-    """Allowed deliveries of human roles' accounts, in order, in batches."""
+) -> Iterator[tuple[datetime, int, list[str], str, list[int], str | None]]:
+    """Allowed deliveries of human roles' accounts, in order, in batches; the last item
+    says whether it is an export ("small", or "vouched": a bulk one approved) or not."""
     last = 0
     while True:
         with gate_transaction(db, frozenset()) as session:
             rows = session.execute(
                 select(AuditEvent.id, AuditEvent.at, AuditEvent.user_id, AuditEvent.role,
-                       AuditEvent.level, AuditEvent.patient_ids)
+                       AuditEvent.level, AuditEvent.patient_ids, AuditEvent.how,
+                       AuditEvent.details)
                 .where(AuditEvent.id > last, AuditEvent.at >= since, AuditEvent.at < until,
                        AuditEvent.outcome == "allowed", AuditEvent.level.is_not(None),
                        AuditEvent.user_id.is_not(None))
@@ -117,11 +129,18 @@ def _events(
             ).all()  # fmt: skip
         if not rows:
             return
-        for event_id, at, user_id, role, level, patients in rows:
+        for event_id, at, user_id, role, level, patients, how, details in rows:
             last = event_id
             roles = [r for r in (role or "").split(",") if r in HUMAN_ROLES]
             if roles and patients and user_id is not None and level is not None:
-                yield at, user_id, roles, level, list(patients)
+                yield at, user_id, roles, level, list(patients), _export_kind(how, details)
+
+
+def _export_kind(how: str, details: dict[str, Any] | None) -> str | None:
+    if how != "export":
+        return None
+    said = details or {}
+    return "vouched" if said.get("bulk") and said.get("approved_by_id") else "small"
 
 
 def norms_in_force(db: Database, actor: Actor | None = None) -> list[NormLine]:

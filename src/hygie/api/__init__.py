@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from hygie.api import (
     alert_routes,
     errors,
+    export_routes,
     openapi,
     patient_routes,
     review_routes,
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     patient_routes.router,
     review_routes.router,
     alert_routes.router,
+    export_routes.router,
     *write_routes.ROUTERS,
 )
 

@@ -401,3 +401,28 @@ class NormSet(Answer):
 
 class Norms(Answer):
     norms: list[NormSet]
+
+
+class ExportLine(Answer):
+    id: int
+    requested_at: DateTime
+    requested_by_id: int
+    establishment_id: int
+    basis: str
+    start: Date | None
+    end: Date | None
+    practitioner_id: int | None
+    categories: list[str]
+    purpose: str
+    patient_count: int
+    bulk: bool
+    status: str
+    decided_by_id: int | None
+    decided_at: DateTime | None
+    decision_comment: str | None
+    expires_at: DateTime
+    downloaded_at: DateTime | None
+
+
+class Exports(Answer):
+    exports: list[ExportLine]

@@ -391,3 +391,46 @@ class NewAccount(WriteBody):
     rpps: str | None = Field(default=None, max_length=20)
     family_name: str | None = Field(default=None, max_length=200)
     given_name: str | None = Field(default=None, max_length=200)
+
+
+class ExportBody(WriteBody):
+    """An export of one establishment's patients (``hygie.access.exports``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "establishment_id": 1, "basis": "appointments",
+                    "start": "2026-12-03", "end": "2026-12-04",
+                    "categories": ["identity", "contact"],
+                    "purpose": "Rappel des rendez-vous de demain par SMS",
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    establishment_id: Id = Field(ge=1, le=2**31 - 1)
+    basis: str = Field(
+        max_length=20, json_schema_extra={"enum": ["files", "appointments", "stays"]}
+    )
+    categories: list[str] = Field(default_factory=list, max_length=10)
+    purpose: str = Field(max_length=4000)
+    start: date | None = None
+    end: date | None = None
+    practitioner_id: Id | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class ExportDecisionBody(WriteBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": "Migration vers le nouveau laboratoire"}]}
+    )
+
+    comment: str = Field(max_length=4000)
+
+
+class ExportDownloadBody(WriteBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"passphrase": "une phrase de passe assez longue"}]}
+    )
+
+    passphrase: str | None = Field(default=None, max_length=1024)

@@ -36,6 +36,7 @@ from hygie.models.base import (
 from hygie.models.billing import BillableAct, Invoice
 from hygie.models.clinical import Allergy, CareTeamMember, ClinicalNote, Condition, Prescription
 from hygie.models.containment import DetectionNorm, HoneyRecord, SecurityAlert
+from hygie.models.exports import ExportRequest
 from hygie.models.keys import KeyCanary
 from hygie.models.organisation import Department, Establishment, Group
 from hygie.models.patient import (
@@ -83,6 +84,7 @@ __all__ = [
     "EncounterKind",
     "EncounterStatus",
     "Establishment",
+    "ExportRequest",
     "Group",
     "Habilitation",
     "HoneyRecord",
