@@ -39,11 +39,12 @@ def scattered(i: int) -> int:
 
 
 def run(detector: Detector, accesses: list[Access]) -> list[list[Finding]]:
-    """Each access through the detector with its exposure, as the guard does."""
+    """Each access through the detector with its exposure, as the guard does (exports
+    are not metered: they have their own norm)."""
     meter, found = LocalExposure(), []
     for a in accesses:
         exposure = {}
-        if a.delivers:
+        if a.delivers and not a.exported:
             level = Level(str(a.level))
             exposure = {
                 level: meter.preview(
@@ -53,7 +54,7 @@ def run(detector: Detector, accesses: list[Access]) -> list[list[Finding]]:
         findings = detector.assess(a, exposure)
         found.append(findings)
         detector.remember(a)
-        if a.delivers:
+        if a.delivers and not a.exported:
             meter.observe(
                 account=a.user_id, level=Level(str(a.level)), patients=a.patient_ids, at=a.at
             )
@@ -226,3 +227,25 @@ def test_an_account_silent_for_weeks_is_noticed_when_it_reads_again() -> None:
     assert "account.dormant" in {f.signal for f in detector.assess(late, {})}
     early = access(T0 + timedelta(days=1), patients=(5,))
     assert "account.dormant" not in {f.signal for f in Detector().assess(early, {})}
+
+
+def test_exports_are_measured_on_their_own_norm_and_vouched_ones_not_at_all() -> None:
+    """A file of 40 patients at once is no reading pace: it is measured on ``export.1d``
+    (50 a day), not on ``records.1m``; a bulk export a second person approved is not held
+    against the account."""
+    detector = Detector()
+
+    def export(at: datetime, first: int, **details: object) -> Access:
+        return access(at, action="export.download", roles=frozenset({"secretary"}),
+                      patients=tuple(range(first, first + 40)), details=details)  # fmt: skip
+
+    vouched = export(T0, 1000, bulk=True, approved_by_id=9)
+    assert vouched.exported and vouched.vouched
+    first, second = run(
+        detector, [vouched, export(T0 + timedelta(minutes=1), 1), export(T0 + timedelta(minutes=2), 41)]
+    )[1:]  # fmt: skip
+    assert [f.signal for f in first] == []
+    assert [(f.signal, f.response) for f in second] == [("export.1d", Response.STEP_UP)]
+    # The next day, the count starts again.
+    (third,) = run(detector, [export(T0 + timedelta(days=1, minutes=3), 81)])
+    assert third == []

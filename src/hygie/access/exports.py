@@ -15,8 +15,8 @@ one chart, with a care relationship (principle 3).
 3. **Download** (``download_export``), once, by the requester, while the request is valid:
    a bulk file is encrypted with a passphrase the requester gives (age format, scrypt:
    ``age -d`` or ``hygie export decrypt`` opens it; the server keeps neither passphrase nor
-   file). The download is recorded with every patient named, at record level, ``how =
-   export``.
+   file). The download (``export.download``) is recorded with every patient named, at
+   record level.
 
 Containment meters exports on their own norm (``export.1d``: patients exported in a day,
 ``detection``): a run of small exports is stopped like any harvest. An approved bulk
@@ -26,7 +26,6 @@ export is not held against its requester's norms: a second person vouched for it
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import os
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from hygie.access import audit
 from hygie.access.actor import Actor
+from hygie.access.detection import EXPORT_ACTION
 from hygie.access.gateway import NIR_ROLES, AccessDenied, audit_entry, chart_blocks, record_refusal
 from hygie.access.history import _may_audit
 from hygie.access.policy import Category, decide
@@ -441,14 +441,14 @@ def _produce(
         content = pyrage.passphrase.encrypt(content, passphrase)
     row.status, row.downloaded_at = "downloaded", now
     entry = audit_entry(
-        actor, scope=where, action="export.download", outcome="allowed", level="record",
+        actor, scope=where, action=EXPORT_ACTION, outcome="allowed", level="record",
         patient_ids=written, categories=[c.value for c in categories], purpose=row.purpose,
         record_count=len(written),
         details={"export_id": row.id, "bulk": row.bulk, "approved_by_id": row.decided_by_id,
-                 "channel": actor.how, "encrypted": encrypted,
+                 "encrypted": encrypted,
                  "sha256": hashlib.sha256(content).hexdigest()},
     )  # fmt: skip
-    audit.record(session, dataclasses.replace(entry, how="export"), now=now)
+    audit.record(session, entry, now=now)
     name = f"hygie-export-{row.id}-{now.astimezone(PARIS):%Y%m%d-%H%M}.csv"
     return ExportFile(
         filename=name + (".age" if encrypted else ""),

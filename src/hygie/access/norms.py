@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from hygie.access import audit
 from hygie.access.actor import Actor
-from hygie.access.detection import DEFAULT_NORMS
+from hygie.access.detection import DEFAULT_NORMS, EXPORT_ACTION
 from hygie.access.exposure import WINDOWS, Level, LocalExposure
 from hygie.access.gateway import AccessDenied, audit_entry, record_refusal
 from hygie.access.history import _may_audit
@@ -120,7 +120,7 @@ def _events(
         with gate_transaction(db, frozenset()) as session:
             rows = session.execute(
                 select(AuditEvent.id, AuditEvent.at, AuditEvent.user_id, AuditEvent.role,
-                       AuditEvent.level, AuditEvent.patient_ids, AuditEvent.how,
+                       AuditEvent.level, AuditEvent.patient_ids, AuditEvent.action,
                        AuditEvent.details)
                 .where(AuditEvent.id > last, AuditEvent.at >= since, AuditEvent.at < until,
                        AuditEvent.outcome == "allowed", AuditEvent.level.is_not(None),
@@ -129,15 +129,15 @@ def _events(
             ).all()  # fmt: skip
         if not rows:
             return
-        for event_id, at, user_id, role, level, patients, how, details in rows:
+        for event_id, at, user_id, role, level, patients, action, details in rows:
             last = event_id
             roles = [r for r in (role or "").split(",") if r in HUMAN_ROLES]
             if roles and patients and user_id is not None and level is not None:
-                yield at, user_id, roles, level, list(patients), _export_kind(how, details)
+                yield at, user_id, roles, level, list(patients), _export_kind(action, details)
 
 
-def _export_kind(how: str, details: dict[str, Any] | None) -> str | None:
-    if how != "export":
+def _export_kind(action: str, details: dict[str, Any] | None) -> str | None:
+    if action != EXPORT_ACTION:
         return None
     said = details or {}
     return "vouched" if said.get("bulk") and said.get("approved_by_id") else "small"
