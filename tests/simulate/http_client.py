@@ -5,6 +5,7 @@ makes the same requests through the API and FHIR a browser or a script would."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -13,8 +14,9 @@ import httpx
 import pyotp
 from fastapi.testclient import TestClient
 
+from hygie.access import exports
 from hygie.kit import clock
-from hygie.simulate.client import Haul
+from hygie.simulate.client import Haul, exported_ids
 from hygie.simulate.scenarios import SHADOW_RPPS
 from hygie.simulate.world import Person
 from tests.api.conftest import PASSWORD, Login
@@ -118,6 +120,20 @@ class HttpWorkstation:
             return False
         self.haul.records.add(patient)
         return True
+
+    def export(self, spec: exports.ExportSpec) -> list[int]:
+        body = {k: v.isoformat() if isinstance(v, date) else v
+                for k, v in asdict(spec).items() if v is not None}  # fmt: skip
+        body["categories"] = list(spec.categories)
+        asked = self.post("/api/exports", body)
+        if asked is None or not self._ok(asked) or asked.json()["status"] != "ready":
+            return []
+        made = self.post(f"/api/exports/{asked.json()['id']}/download", {})
+        if made is None or not self._ok(made):
+            return []
+        ids = exported_ids(made.content)
+        self.haul.records |= set(ids)
+        return ids
 
 
 def _fhir_kind(answer: httpx.Response, body: dict[str, Any]) -> str | None:

@@ -40,6 +40,7 @@ BOUNDS = {
     "spread-1": (50, 1000), "spread-5": (250, 1000), "spread-20": (1000, 1000),
     "night": (50, 1000), "snooping": (50, 1000), "glass-abuse": (50, 1000),
     "mass-cancel": (50, 1000), "shadow-account": (50, 1000), "dormant": (50, 1000),
+    "export-abuse": (100, 1000),
 }  # fmt: skip
 
 
@@ -141,7 +142,8 @@ def test_each_scenario_is_detected_within_its_bound(scene: Scene, name: str) -> 
     assert len(attack.records) < records, (name, len(attack.records))
     assert len(attack.summaries) < summaries, (name, len(attack.summaries))
     harvest = name in ("full-speed", "fhir-token", "low-and-slow", "spread-1", "spread-5", "spread-20",
-                       "night", "shadow-account", "dormant", "glass-abuse", "mass-cancel")  # fmt: skip
+                       "night", "shadow-account", "dormant", "glass-abuse", "mass-cancel",
+                       "export-abuse")  # fmt: skip
     if harvest:
         assert attack.contained, (
             f"{name}: not contained ({[c.haul.refusals for c in attack.clients]})"

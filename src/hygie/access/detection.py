@@ -156,8 +156,10 @@ class Access:
     @property
     def vouched(self) -> bool:
         """A bulk export a second person approved (four eyes, ``exports``)."""
-        return self.exported and bool(self.details.get("bulk")) and bool(
-            self.details.get("approved_by_id")
+        return (
+            self.exported
+            and bool(self.details.get("bulk"))
+            and bool(self.details.get("approved_by_id"))
         )
 
 

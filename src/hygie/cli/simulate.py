@@ -40,6 +40,13 @@ def simulate_command(
     start: Annotated[
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: today).")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write PNG plots of accounts' exposure against their norm in this directory.",
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures as JSON.")
     ] = None,
@@ -75,7 +82,7 @@ def simulate_command(
         options = Options(
             days=days, warmup=warmup, establishments=establishments, patients=patients, seed=seed,
             scenarios=names, detectors=("adaptive", "rules") if detector == "rules" else ("adaptive",),
-            start=first,
+            start=first, plot_dir=plot,
         )  # fmt: skip
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
                       console=out, transient=True) as bar:  # fmt: skip
@@ -95,6 +102,8 @@ def simulate_command(
         if json_out is not None:
             json_out.write_text(json.dumps([_as_json(r) for r in results], indent=2, default=str))
             out.print(f"figures written to {json_out}")
+        if plot is not None:
+            out.print(f"plots written to {plot}")
 
     run()
 

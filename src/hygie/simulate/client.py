@@ -7,12 +7,14 @@ their phone and carries on (``confirms``); an attacker cannot."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from hygie.access import billing, containment, gateway, lists, records, writes
+from hygie.access import billing, containment, exports, gateway, lists, records, writes
 from hygie.access.actor import Actor
 from hygie.access.containment import Contained
 from hygie.access.detection import Response
@@ -50,6 +52,12 @@ class Workstation(Protocol):
     def chart(self, patient: int) -> bool: ...
     def break_glass(self, patient: int, code: str, text: str) -> bool: ...
     def cancel(self, appointment: int, patient: int) -> bool: ...
+    def export(self, spec: exports.ExportSpec) -> list[int]: ...
+
+
+def exported_ids(content: bytes) -> list[int]:
+    """The patients of an export's CSV file."""
+    return [int(row["patient_id"]) for row in csv.DictReader(io.StringIO(content.decode()))]
 
 
 @dataclass
@@ -138,6 +146,17 @@ class Client:
         if done is not None:
             self.haul.records.add(patient)
         return done is not None
+
+    def export(self, spec: exports.ExportSpec) -> list[int]:
+        """Ask for an export and download it if it needs no approval: the patients
+        received (none while a bulk one awaits a second person's approval)."""
+        line = self._call(lambda: exports.request_export(self.db, self.actor, spec))
+        if line is None or line.status != "ready":
+            return []
+        made = self._call(lambda: exports.download_export(self.db, self.actor, line.id))
+        ids = exported_ids(made.content) if made is not None else []
+        self.haul.records |= set(ids)
+        return ids
 
     def break_glass(self, patient: int, code: str, text: str) -> bool:
         return self._call(lambda: gateway.break_glass(

@@ -62,6 +62,7 @@ class Options:
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     detectors: tuple[str, ...] = ("adaptive",)
     start: date | None = None  # the first simulated day (default: today, Paris)
+    plot_dir: Path | None = None  # PNG plots of accounts' exposure against their norm
 
 
 @dataclass
@@ -203,6 +204,8 @@ def _run(
         false = [a for a in alerts if not _attributed(a, attacks)]
         legit = [p.member.user_id for p in world.people if p.member.user_id not in attacked]
         explained = simulation.explained_share(db, user_ids=legit, since=measured)
+        if options.plot_dir is not None:
+            _plot(db, options.plot_dir, detector, attacks, world, attacked, measured, vclock.now)
     by_rule: dict[str, int] = {}
     for alert in false:
         by_rule[alert.rule] = by_rule.get(alert.rule, 0) + 1
@@ -214,6 +217,43 @@ def _run(
         explained=explained, requests=sum(p.client.haul.requests for p in world.people),
         seconds=time.perf_counter() - began, alerts_by_rule=by_rule,
     )  # fmt: skip
+
+
+def _plot(
+    db: Database, directory: Path, detector: str, attacks: dict[str, Planned], world: World,
+    attacked: set[int], measured: datetime, end: datetime,
+) -> None:  # fmt: skip
+    """One PNG per attack (its first account, on the day of the attack) and per role (its
+    busiest ordinary account, over the measured days, a week at most)."""
+    from hygie.access import activity
+    from hygie.kit.plots import exposure_png
+
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def draw(name: str, title: str, user_id: int, since: datetime, until: datetime) -> None:
+        seen = activity.hourly(db, user_id=user_id, since=since, until=until)
+        png = exposure_png(
+            title=f"{title} — {seen.username} ({', '.join(sorted(seen.roles)) or '—'})",
+            hours=seen.hours, records=seen.records, summaries=seen.summaries,
+            record_norm=seen.record_norm, summary_norm=seen.summary_norm,
+            contained_at=seen.contained_at, zone=PARIS,
+        )  # fmt: skip
+        (directory / f"{detector}-{name}.png").write_bytes(png)
+
+    for planned in attacks.values():
+        attack = planned.attack
+        if attack is None or not planned.people:
+            continue
+        day = attack.started.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
+        draw(planned.scenario.name, planned.scenario.title, planned.people[0].member.user_id,
+             day, day + timedelta(days=1))  # fmt: skip
+    since = max(measured, end - timedelta(days=7))
+    for role in sorted({p.role for p in world.people}):
+        ordinary = [p for p in world.people if p.role == role and p.member.user_id not in attacked]
+        if not ordinary or since >= end:
+            continue
+        busiest = max(ordinary, key=lambda p: p.client.haul.requests)
+        draw(f"normal-{role}", f"ordinary work ({role})", busiest.member.user_id, since, end)
 
 
 def _play(
@@ -305,7 +345,6 @@ def _unscheduled(options: Options, planned: dict[str, Planned]) -> dict[str, str
         else "not enough accounts of its role in this group"
         for name in options.scenarios if name not in planned
     }  # fmt: skip
-    missing["export-abuse"] = "not simulated yet: bulk export comes with four-eyes approval"
     return missing
 
 

@@ -5,7 +5,7 @@ A script is a generator: it makes one request through its clients, then yields h
 it waits before the next; it ends when it has what it wanted or every client is stopped.
 The scenarios follow THREAT-MODEL.md and the containment issue: full-speed harvest through
 the API and through FHIR, low and slow, spread over 1, 5 and 20 accounts, night-time,
-snooping, break-the-glass abuse, mass cancellation, an IT administrator's shadow account,
+snooping, export abuse, break-the-glass abuse, mass cancellation, an IT administrator's shadow account,
 and a departed colleague's account that comes back to life."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hygie.access import accounts, simulation
+from hygie.access import accounts, exports, simulation
 from hygie.errors import HygieError
 from hygie.kit import clock
 from hygie.kit.time import PARIS
@@ -229,6 +229,33 @@ def snooping(world: World, attack: Attack, people: list[Person]) -> Script:
         client.chart(target)
 
 
+def export_abuse(world: World, attack: Attack, people: list[Person]) -> Script:
+    """(7) A stolen reception account exports: every file of the establishment at once
+    (bulk: it waits for a second person's approval, which never comes), then the coming
+    days' appointment lists one agenda at a time, each under the bulk threshold."""
+    client = steal(world, attack, people[0], n=7)
+    establishment = people[0].establishment
+    client.export(exports.ExportSpec(
+        establishment_id=establishment, basis="files", categories=("contact", "coverage"),
+        purpose="Mise à jour des coordonnées des patients",
+    ))  # fmt: skip
+    yield timedelta(minutes=2)
+    now = clock.now()
+    agendas = sorted({
+        (b.start.astimezone(PARIS).date(), b.practitioner) for b in world.bookings
+        if b.start > now and b.establishment == establishment
+    })  # fmt: skip
+    for day, practitioner in agendas:
+        client.export(exports.ExportSpec(
+            establishment_id=establishment, basis="appointments",
+            categories=("contact", "coverage"), purpose="Rappel des rendez-vous par SMS",
+            start=day, end=day + timedelta(days=1), practitioner_id=practitioner,
+        ))  # fmt: skip
+        yield timedelta(seconds=30)
+        if client.stopped:
+            return
+
+
 def glass_abuse(world: World, attack: Attack, people: list[Person]) -> Script:
     """(8) Break-the-glass again and again in an afternoon."""
     client = steal(world, attack, people[0], n=8)
@@ -288,11 +315,10 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("spread-20", "harvest spread over 20 accounts and addresses", 10.0, 20, spread, role="nurse"),
         Scenario("night", "night-time access", 26.0, 1, night, role="physician"),
         Scenario("snooping", "a colleague's or a public figure's record", 13.0, 1, snooping, role="physician"),
+        Scenario("export-abuse", "export abuse: bulk without approval, then agenda after agenda", 16.5, 1, export_abuse),
         Scenario("glass-abuse", "break-the-glass abuse", 15.0, 1, glass_abuse, role="physician"),
         Scenario("mass-cancel", "mass cancellation of appointments", 11.0, 1, mass_cancel),
         Scenario("shadow-account", "an IT administrator's shadow account", 16.0, 1, shadow_account, role="it_admin"),
         Scenario("dormant", "a departed staff member's account comes back", 10.0, 1, dormant, role="physician"),
     )
 }  # fmt: skip
-# Not simulated yet: export abuse (7) needs the bulk export, which comes with four-eyes
-# approval in a later change.
