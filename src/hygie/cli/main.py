@@ -38,11 +38,12 @@ app.add_typer(keys_app, name="keys")
 
 def _register_subcommands() -> None:
     # Sub-applications live in their own modules; imported here, after `app` exists.
-    from hygie.cli import audit, containment, hl7, incident, simulate, users
+    from hygie.cli import audit, containment, exports, hl7, incident, simulate, users
 
     app.add_typer(audit.audit_app, name="audit")
     app.add_typer(containment.honey_app, name="honey")
     app.add_typer(containment.detection_app, name="detection")
+    app.add_typer(exports.export_app, name="export")
     app.add_typer(hl7.hl7_app, name="hl7")
     app.add_typer(incident.incident_app, name="incident")
     app.add_typer(users.user_app, name="user")
