@@ -182,6 +182,21 @@ def test_a_bulk_export_needs_another_persons_approval_and_is_encrypted(
     assert set(everyone) <= {p.patient_id for p in report.patients}
 
 
+def test_a_small_export_is_encrypted_when_asked_with_a_long_enough_passphrase(
+    db: Database, world: World, booked: dict[date, list[int]]
+) -> None:
+    sec = actor(db, "sec.a")
+    day = min(booked)
+    line = exports.request_export(db, sec, day_list(world, day), policy=POLICY)
+    with pytest.raises(ValidationError) as short:
+        exports.download_export(db, sec, line.id, passphrase="court")
+    assert short.value.field == "passphrase"
+    made = exports.download_export(db, sec, line.id, passphrase=PASSPHRASE)
+    assert made.encrypted
+    got = rows(pyrage.passphrase.decrypt(made.content, PASSPHRASE))
+    assert sorted(int(r["patient_id"]) for r in got) == sorted(booked[day])
+
+
 def test_nobody_approves_their_own_export(
     db: Database, world: World, booked: dict[date, list[int]]
 ) -> None:

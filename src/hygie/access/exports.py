@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hygie.access import audit
@@ -284,8 +285,6 @@ def request_export(
 
 
 def _honey_ids(patients: list[int]) -> Any:
-    from sqlalchemy import select
-
     return select(HoneyRecord.patient_id).where(HoneyRecord.patient_id.in_(patients))
 
 
@@ -381,10 +380,12 @@ def download_export(
             # Somebody else's export is not theirs to know of.
             raise NotFoundError(f"export #{export_id} does not exist", field="export")
         _downloadable(row, now)
-        if row.bulk and (passphrase is None or len(passphrase) < MIN_PASSPHRASE):
+        if (row.bulk and passphrase is None) or (
+            passphrase is not None and len(passphrase) < MIN_PASSPHRASE
+        ):
             raise ValidationError(
-                f"a bulk export is encrypted: give a passphrase of at least {MIN_PASSPHRASE} "
-                "characters", field="passphrase",
+                f"give a passphrase of at least {MIN_PASSPHRASE} characters (a bulk export "
+                "is always encrypted)", field="passphrase",
             )  # fmt: skip
         categories = [Category(c) for c in row.categories]
         lost = _refused_categories(actor, row.establishment_id, categories)

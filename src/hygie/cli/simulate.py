@@ -161,7 +161,7 @@ def _as_json(result: Result) -> dict[str, object]:
         "detector": result.detector,
         "scenarios": [
             {"name": s.name, "detected": s.detected, "started": s.started, "detected_at": s.detected_at,
-             "time_to_detection_s": s.time_to_detection.total_seconds() if s.time_to_detection else None,
+             "time_to_detection_s": s.time_to_detection.total_seconds() if s.time_to_detection is not None else None,
              "contained_at": s.contained_at, "records": s.records, "summaries": s.summaries, "note": s.note}
             for s in result.scenarios
         ],
