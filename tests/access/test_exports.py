@@ -15,7 +15,7 @@ import pyrage
 import pytest
 from sqlalchemy import select
 
-from hygie.access import exports, gateway, impact
+from hygie.access import export_file, exports, gateway, impact
 from hygie.access.actor import Actor, load_actor
 from hygie.access.containment import Contained
 from hygie.access.detection import Response
@@ -318,4 +318,4 @@ def test_the_export_settings_come_from_the_environment() -> None:
      ("-x", "'-x"), ("Dupont", "Dupont"), (None, ""), (True, "yes")],
 )  # fmt: skip
 def test_cells_cannot_run_as_spreadsheet_formulas(value: object, cell: str) -> None:
-    assert exports._cell(value) == cell
+    assert export_file.cell(value) == cell

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hygie.access import audit
+from hygie.access import audit, export_file
 from hygie.access.actor import Actor
 from hygie.access.detection import EXPORT_ACTION
 from hygie.access.gateway import NIR_ROLES, AccessDenied, audit_entry, chart_blocks, record_refusal
@@ -423,7 +423,7 @@ def _produce(
     items = _items(session, row)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    header = _header(categories)
+    header = export_file.header(categories)
     writer.writerow(header)
     written: list[int] = []
     for patient_id in row.patient_ids:
@@ -431,8 +431,15 @@ def _produce(
         if record is None:  # merged away or gone since the request: nothing to give
             continue
         blocks = chart_blocks(record, set(categories), full_nir=full_nir)
-        cells = _row(patient_id, blocks, row, items.get(patient_id, []), categories)
-        writer.writerow([_cell(v) for v in cells])
+        cells = export_file.line(
+            patient_id,
+            blocks,
+            row.establishment_id,
+            row.basis,
+            items.get(patient_id, []),
+            categories,
+        )
+        writer.writerow([export_file.cell(v) for v in cells])
         written.append(patient_id)
     content = out.getvalue().encode("utf-8")
     encrypted = passphrase is not None
@@ -483,72 +490,3 @@ def _items(session: Session, row: ExportRequest) -> dict[int, list[str]]:
                 f"{began:%Y-%m-%d %H:%M} → {ended} ({e.kind.value}, department {e.department_id})"
             )
     return found
-
-
-IDENTITY_COLUMNS = (
-    "patient_id", "ipp", "birth_name", "used_name", "first_name", "used_first_name", "sex",
-    "birth_date", "birth_place_code", "identity_status", "nir", "deceased",
-)  # fmt: skip
-CONTACT_COLUMNS = (
-    "address_line", "postal_code", "city", "phone_mobile", "phone_home", "email",
-    "attending_physician_id",
-)  # fmt: skip
-COVERAGE_COLUMNS = ("amo_regime", "amo_fund_code", "amo_fund", "amc_organism", "amc_member_number")
-
-
-def _header(categories: list[Category]) -> list[str]:
-    header = list(IDENTITY_COLUMNS)
-    if Category.CONTACT in categories:
-        header += CONTACT_COLUMNS
-    if Category.COVERAGE in categories:
-        header += COVERAGE_COLUMNS
-    if Category.APPOINTMENTS in categories:
-        header.append("appointments")
-    if Category.STAYS in categories:
-        header.append("stays")
-    return header
-
-
-def _row(
-    patient_id: int,
-    blocks: dict[str, Any],
-    row: ExportRequest,
-    items: list[str],
-    categories: list[Category],
-) -> list[Any]:
-    identity = blocks["identity"]
-    ipp = next(
-        (f["ipp"] for f in identity["files"] if f["establishment_id"] == row.establishment_id), ""
-    )
-    values: list[Any] = [patient_id, ipp, *(identity.get(c) for c in IDENTITY_COLUMNS[2:])]
-    if Category.CONTACT in categories:
-        values += [blocks["contact"].get(c) for c in CONTACT_COLUMNS]
-    if Category.COVERAGE in categories:
-        amo = (blocks["coverage"]["amo"] or [{}])[0]
-        amc = (blocks["coverage"]["amc"] or [{}])[0]
-        values += [amo.get("regime"), amo.get("fund_code"), amo.get("fund"),
-                   amc.get("organism"), amc.get("member_number")]  # fmt: skip
-    if Category.APPOINTMENTS in categories:
-        values.append(" | ".join(items) if row.basis == "appointments" else "")
-    if Category.STAYS in categories:
-        values.append(" | ".join(items) if row.basis == "stays" else "")
-    return values
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection): text
-    starting with = + - @ or a control character is quoted with a leading apostrophe,
-    unless it is a number or a phone number."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _numeric(text):
-        return "'" + text
-    return text
-
-
-def _numeric(text: str) -> bool:
-    body = text[1:].replace(" ", "").replace(".", "")
-    return text[:1] in "+-" and body.isdigit()
