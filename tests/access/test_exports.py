@@ -272,6 +272,38 @@ def test_what_may_be_exported_and_by_whom(
     assert len(denied) == 2  # the refused requests are in the trail; bad input is not
 
 
+def test_a_bulk_export_is_downloaded_in_a_session_and_officers_do_not_export(
+    db: Database, world: World, booked: dict[date, list[int]]
+) -> None:
+    sec, officer = actor(db, "sec.a"), actor(db, "rssi.a")
+    line = exports.request_export(db, sec, every_file(world), policy=POLICY)
+    exports.decide_export(db, officer, line.id, approve=True, comment="Reprise validée",
+                          policy=POLICY)  # fmt: skip
+    with_token = actor(db, "sec.a", session_id=None)
+    with pytest.raises(AccessDenied, match="signed-in session"):
+        exports.download_export(db, with_token, line.id, passphrase=PASSPHRASE)
+    assert exports.download_export(db, sec, line.id, passphrase=PASSPHRASE).encrypted
+    # The officer reads identities to find a patient's access history, not to export them.
+    with pytest.raises(AccessDenied):
+        exports.request_export(db, officer, every_file(world), policy=POLICY)
+    with pytest.raises(NotFoundError):  # a probe for an export: refused and recorded
+        exports.decide_export(db, officer, 999, approve=True, comment="Je tente ma chance")
+    with db.sessions() as s:
+        probes = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export.approve",
+                                     AuditEvent.outcome == "denied")
+        ).all()  # fmt: skip
+    assert len(probes) == 1
+
+
+def test_dates_out_of_any_sane_range_are_refused(db: Database, world: World) -> None:
+    spec = ExportSpec(establishment_id=world.est_a, basis="stays", categories=(),
+                      purpose="Liste des séjours", start=date(1, 1, 1), end=date(1, 1, 2))  # fmt: skip
+    with pytest.raises(ValidationError) as early:
+        exports.request_export(db, actor(db, "sec.a"), spec, policy=POLICY)
+    assert early.value.field == "start"
+
+
 def test_a_run_of_small_exports_is_contained_before_a_hundred_patients(
     db: Database, world: World, booked: dict[date, list[int]]
 ) -> None:

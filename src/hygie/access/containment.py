@@ -206,11 +206,8 @@ class Guard:
                 CONTAINED_MESSAGE, response=Response.CONTAIN, access=access, findings=[],
                 already_locked=True,
             )  # fmt: skip
-        if access.vouched:  # four eyes approved it: the trail has it, no norm applies
-            with self._lock:
-                self.detector.remember(access)
-            return Verdict(Response.NONE, [], access)
-        metered = access.delivers and not access.exported  # exports: their own norm
+        # An export is counted apart (its own norm); one a second person approved, not at all.
+        metered = access.delivers and not access.vouched
         exposure = self._preview(access) if metered else {}
         with self._lock:
             findings = self.detector.assess(access, exposure)
@@ -223,7 +220,7 @@ class Guard:
                 )  # fmt: skip
             self.detector.remember(access)
         if metered:
-            level = Level(str(access.level))
+            level = _metered_level(access)
             exposure = {
                 level: self.meter.observe(
                     account=access.user_id, level=level, patients=access.patient_ids, at=at
@@ -234,7 +231,7 @@ class Guard:
     def _preview(self, access: Access) -> dict[Level, Exposure]:
         """The account's exposure at the access's level if it goes through (the other level
         does not change)."""
-        level = Level(str(access.level))
+        level = _metered_level(access)
         seen = self.meter.preview(
             account=access.user_id, level=level, patients=access.patient_ids, at=access.at
         )
@@ -328,6 +325,10 @@ def _assessed(access: Access) -> bool:
     return access.outcome == "allowed" and (
         access.level is not None or access.action == "break_glass"
     )
+
+
+def _metered_level(access: Access) -> Level:
+    return Level.EXPORT if access.exported else Level(str(access.level))
 
 
 def _message(response: Response) -> str:

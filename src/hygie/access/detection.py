@@ -299,15 +299,15 @@ class Detector:
     ) -> list[Finding]:
         """The findings for ``access`` (not yet remembered: see ``remember``), given the
         account's exposure counting it (``exposure``, when it delivers patients)."""
-        if access.vouched:  # four eyes approved it
-            return []
         state = self.account(access.user_id, access.at)
+        if access.vouched:  # four eyes approved it: no norm applies, but where and when do
+            return self._unusual(access, state)
         found: list[Finding] = []
         if exposure and not access.exported:  # a file at once: the export norm measures it
             found += self._volume(access, exposure)
         found += self._honey(access, state)
         found += self._searching(access, state)
-        found += self._counted(access, state)
+        found += self._counted(access, state, exposure or {})
         found += self._unusual(access, state)
         found += self._reading(access, state)
         return found
@@ -413,7 +413,9 @@ class Detector:
             found += self._ladder(access, "search.depth", depth, "lines deep into a result list")
         return found
 
-    def _counted(self, access: Access, state: _Account) -> list[Finding]:
+    def _counted(
+        self, access: Access, state: _Account, exposure: Mapping[Level, Exposure]
+    ) -> list[Finding]:
         found = []
         if access.outcome == "allowed" and access.action in MODIFYING_ACTIONS:
             count = len(state.modifications.values(access.at)) + 1
@@ -424,9 +426,14 @@ class Detector:
             if access.purpose == "break_the_glass:other":  # no emergency, no continuity of care
                 found.append(Finding("break_glass.other", Response.ALERT,
                                      "break-the-glass for another reason than care", 1, 0))  # fmt: skip
-        if access.exported:
-            patients = set(state.exports.values(access.at)) | set(access.patient_ids)
-            found += self._ladder(access, "export.1d", len(patients), "patients exported today")
+        if access.exported and not access.vouched:
+            # The meter's count (shared by every process with Redis), else this process's.
+            metered = exposure.get(Level.EXPORT)
+            count = (
+                metered.within("1d") if metered is not None
+                else len(set(state.exports.values(access.at)) | set(access.patient_ids))
+            )  # fmt: skip
+            found += self._ladder(access, "export.1d", count, "patients exported today")
         if access.ip:
             ips = set(state.addresses.values(access.at)) | {access.ip}
             found += [

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hygie.access import audit, export_file
@@ -50,7 +49,7 @@ from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.text import clean_text
 from hygie.kit.time import PARIS
-from hygie.models import ExportRequest, HoneyRecord
+from hygie.models import ExportRequest, PatientState
 from hygie.storage import exports as store
 from hygie.storage import patients as patient_store
 
@@ -64,6 +63,13 @@ MIN_PURPOSE = 10  # characters of the reason for an export
 MIN_PASSPHRASE = 12  # characters of the passphrase a bulk file is encrypted with
 MAX_PERIOD = timedelta(days=366)
 PENDING_FOR = timedelta(days=7)  # a bulk request not decided by then lapses
+MAX_PATIENTS = 100_000  # past this, an export is a data migration: narrow it, or ask the operator
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+# The roles that may ask for an export (of what their role reads): not the security
+# officer (who looks patients up for their access history), not a feed's system account.
+EXPORT_ROLES = frozenset({"physician", "nurse", "secretary", "billing_officer"})
+MISSING = "no such export of yours"
+BULK_BY_SESSION = "a bulk export is downloaded in a signed-in session, not with an API token"
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,8 @@ def _checked(spec: ExportSpec) -> tuple[list[Category], str]:
         if spec.start is None or spec.end is None:
             raise ValidationError("an export of appointments or stays needs a start and an end",
                                   field="start")  # fmt: skip
+        if not all(FIRST_YEAR <= d.year <= LAST_YEAR for d in (spec.start, spec.end)):
+            raise ValidationError(f"a date from {FIRST_YEAR} to {LAST_YEAR}", field="start")
         if spec.end <= spec.start:
             raise ValidationError("the end must come after the start", field="end")
         if spec.end - spec.start > MAX_PERIOD:
@@ -215,7 +223,7 @@ def _refused_categories(
     actor: Actor, establishment_id: int, wanted: Iterable[Category]
 ) -> list[str]:
     """The categories the actor's roles in the establishment may not read."""
-    roles = actor.roles_in(frozenset({establishment_id}))
+    roles = {r for r in actor.roles_in(frozenset({establishment_id})) if r.value in EXPORT_ROLES}
     return [
         c.value for c in wanted
         if not any(decide(role=r.value, action="read", category=c.value, in_scope=True,
@@ -257,9 +265,11 @@ def request_export(
             practitioner_id=spec.practitioner_id,
         )  # fmt: skip
         bulk = len(patients) > policy.bulk_threshold
-        if bulk:  # decoys catch harvesters; an approved file has no use for them
-            decoys = set(session.scalars(_honey_ids(patients)))
-            patients = [p for p in patients if p not in decoys]
+        if len(patients) > MAX_PATIENTS:
+            raise ValidationError(
+                f"{len(patients):,} patients: an export holds at most {MAX_PATIENTS:,}; narrow it "
+                "(a period, a practitioner)", field="basis",
+            )  # fmt: skip
         if not patients:
             raise ValidationError("no patient matches this export", field="basis")
         row = ExportRequest(
@@ -284,10 +294,6 @@ def request_export(
         return _line(row, now)
 
 
-def _honey_ids(patients: list[int]) -> Any:
-    return select(HoneyRecord.patient_id).where(HoneyRecord.patient_id.in_(patients))
-
-
 def list_exports(db: Database, actor: Actor) -> list[ExportLine]:
     """My requests, and, for a security officer, the bulk requests awaiting approval in
     the establishments where they hold the role (newest first). Recorded."""
@@ -296,7 +302,7 @@ def list_exports(db: Database, actor: Actor) -> list[ExportLine]:
         e for e in actor.establishments if _may_audit(actor, frozenset({e}), "write")
     )
     with gate_transaction(db, actor.establishments) as session:
-        rows = store.requests(session, requested_by_id=actor.user_id, pending_in=approves)
+        rows = store.requests(session, requested_by_id=actor.user_id, pending_in=approves, now=now)
         lines = [_line(row, now) for row in rows]
         audit.record(
             session,
@@ -325,11 +331,10 @@ def decide_export(
     now = clock.now()
     refusal: str | None = None
     with gate_transaction(db, actor.establishments) as session:
-        row = store.request(session, export_id)
-        if row is None:
-            raise NotFoundError(f"export #{export_id} does not exist", field="export")
-        where = frozenset({row.establishment_id})
-        if not _may_audit(actor, where, "write"):
+        row = store.request(session, export_id, lock=True)
+        if row is None or row.establishment_id not in actor.establishments:
+            refusal = MISSING
+        elif not _may_audit(actor, (where := frozenset({row.establishment_id})), "write"):
             refusal = "only a security officer of the establishment approves an export"
         elif row.requested_by_id == actor.user_id:
             refusal = "four eyes: someone else than the requester must decide"
@@ -351,6 +356,8 @@ def decide_export(
             )  # fmt: skip
             return _line(row, now)
     record_refusal(db, actor, action=action, patient_ids=[], categories=["audit"], reason=refusal)
+    if refusal == MISSING:
+        raise NotFoundError(f"export #{export_id} does not exist", field="export")
     raise AccessDenied(refusal)
 
 
@@ -372,29 +379,32 @@ def download_export(
     if passphrase is not None and not isinstance(passphrase, str):
         raise ValidationError("is not text", field="passphrase")
     now = clock.now()
-    action = "export.download"
-    refusal: tuple[str, list[str]] | None = None
+    refusal: tuple[str, list[str]] = (MISSING, [])
     with gate_transaction(db, actor.establishments) as session:
-        row = store.request(session, export_id)
-        if row is None or row.requested_by_id != actor.user_id:
-            # Somebody else's export is not theirs to know of.
-            raise NotFoundError(f"export #{export_id} does not exist", field="export")
-        _downloadable(row, now)
-        if (row.bulk and passphrase is None) or (
-            passphrase is not None and len(passphrase) < MIN_PASSPHRASE
-        ):
-            raise ValidationError(
-                f"give a passphrase of at least {MIN_PASSPHRASE} characters (a bulk export "
-                "is always encrypted)", field="passphrase",
-            )  # fmt: skip
-        categories = [Category(c) for c in row.categories]
-        lost = _refused_categories(actor, row.establishment_id, categories)
-        if lost:  # habilitations change: the download is decided again
-            refusal = (f"your roles here may no longer read {', '.join(lost)}", row.categories)
-        else:
-            return _produce(session, actor, row, categories, passphrase, now)
+        # Locked until the end: two downloads at once are one download and a conflict.
+        row = store.request(session, export_id, lock=True)
+        # Somebody else's export is not theirs to know of (the attempt is recorded).
+        if row is not None and row.requested_by_id == actor.user_id:
+            _downloadable(row, now)
+            if (row.bulk and passphrase is None) or (
+                passphrase is not None and len(passphrase.strip()) < MIN_PASSPHRASE
+            ):
+                raise ValidationError(
+                    f"give a passphrase of at least {MIN_PASSPHRASE} characters (a bulk "
+                    "export is always encrypted)", field="passphrase",
+                )  # fmt: skip
+            categories = [Category(c) for c in row.categories]
+            lost = _refused_categories(actor, row.establishment_id, categories)
+            if lost:  # habilitations change: the download is decided again
+                refusal = (f"your roles here may no longer read {', '.join(lost)}", row.categories)
+            elif row.bulk and actor.session_id is None:
+                refusal = (BULK_BY_SESSION, row.categories)
+            else:
+                return _produce(session, actor, row, categories, passphrase, now)
     reason, said = refusal
-    record_refusal(db, actor, action=action, patient_ids=[], categories=said, reason=reason)
+    record_refusal(db, actor, action=EXPORT_ACTION, patient_ids=[], categories=said, reason=reason)
+    if reason == MISSING:
+        raise NotFoundError(f"export #{export_id} does not exist", field="export")
     raise AccessDenied(reason)
 
 
@@ -428,8 +438,8 @@ def _produce(
     written: list[int] = []
     for patient_id in row.patient_ids:
         record = patient_store.load_record(session, patient_id, parts=parts)
-        if record is None:  # merged away or gone since the request: nothing to give
-            continue
+        if record is None or record.patient.state != PatientState.ACTIVE:
+            continue  # merged into another identity since the request: not this one
         blocks = chart_blocks(record, set(categories), full_nir=full_nir)
         cells = export_file.line(
             patient_id,

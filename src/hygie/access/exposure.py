@@ -28,6 +28,8 @@ from typing import Protocol
 class Level(StrEnum):
     SUMMARY = "summary"
     RECORD = "record"
+    # Patients handed over in export files: a list at once, measured on its own norm.
+    EXPORT = "export"
 
 
 # The sliding windows counted, by name (the day is the longest: older is history).

@@ -83,6 +83,14 @@ def patients_covered(
     return list(rows)
 
 
+CHUNK = 10_000  # ids per IN list (PostgreSQL takes at most 65,535 parameters)
+
+
+def _chunks(ids: Collection[int]) -> list[list[int]]:
+    values = list(ids)
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
 def appointments_of(
     session: Session,
     *,
@@ -92,15 +100,18 @@ def appointments_of(
     end: datetime | None,
     practitioner_id: int | None,
 ) -> Sequence[Appointment]:
-    """The appointments that put ``patient_ids`` on an export, by start."""
-    return session.scalars(
-        select(Appointment)
-        .where(
-            Appointment.patient_id.in_(list(patient_ids)),
-            *_appointment_conditions(establishment_id, start, end, practitioner_id),
-        )
-        .order_by(Appointment.start_at, Appointment.id)
-    ).all()
+    """The appointments that put ``patient_ids`` on an export, by patient, then start."""
+    found: list[Appointment] = []
+    for chunk in _chunks(patient_ids):
+        found += session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.patient_id.in_(chunk),
+                *_appointment_conditions(establishment_id, start, end, practitioner_id),
+            )
+            .order_by(Appointment.start_at, Appointment.id)
+        ).all()
+    return found
 
 
 def stays_of(
@@ -111,43 +122,48 @@ def stays_of(
     start: datetime | None,
     end: datetime | None,
 ) -> Sequence[Encounter]:
-    """The stays that put ``patient_ids`` on an export, by start."""
-    return session.scalars(
-        select(Encounter)
-        .where(
-            Encounter.patient_id.in_(list(patient_ids)),
-            *_stay_conditions(establishment_id, start, end),
-        )
-        .order_by(Encounter.start_at, Encounter.id)
-    ).all()
+    """The stays that put ``patient_ids`` on an export, by start within each chunk."""
+    found: list[Encounter] = []
+    for chunk in _chunks(patient_ids):
+        found += session.scalars(
+            select(Encounter)
+            .where(Encounter.patient_id.in_(chunk), *_stay_conditions(establishment_id, start, end))
+            .order_by(Encounter.start_at, Encounter.id)
+        ).all()
+    return found
 
 
-def request(session: Session, export_id: int) -> ExportRequest | None:
-    return session.get(ExportRequest, export_id)
+def request(session: Session, export_id: int, *, lock: bool = False) -> ExportRequest | None:
+    """The request; ``lock``: held until the end of the transaction (PostgreSQL), so that
+    two decisions or downloads of one request are serialised."""
+    return session.get(ExportRequest, export_id, with_for_update=lock)
 
 
 def requests(
     session: Session,
     *,
-    requested_by_id: int | None,
+    requested_by_id: int,
     pending_in: Collection[int],
+    now: datetime,
     limit: int = 100,
 ) -> Sequence[ExportRequest]:
-    """Requests made by ``requested_by_id`` and those pending approval in ``pending_in``,
-    newest first."""
-    conditions: list[ColumnElement[bool]] = []
-    if requested_by_id is not None:
-        conditions.append(ExportRequest.requested_by_id == requested_by_id)
-    if pending_in:
-        conditions.append(
-            (ExportRequest.establishment_id.in_(list(pending_in)))
-            & (ExportRequest.status == "pending")
-        )
-    if not conditions:
-        return []
-    return session.scalars(
+    """The last requests made by ``requested_by_id``, then every live one pending approval
+    in ``pending_in`` (each list newest first, up to ``limit``)."""
+    newest = (ExportRequest.requested_at.desc(), ExportRequest.id.desc())
+    mine = session.scalars(
         select(ExportRequest)
-        .where(or_(*conditions))
-        .order_by(ExportRequest.requested_at.desc(), ExportRequest.id.desc())
+        .where(ExportRequest.requested_by_id == requested_by_id)
+        .order_by(*newest)
         .limit(limit)
     ).all()
+    if not pending_in:
+        return mine
+    waiting = session.scalars(
+        select(ExportRequest)
+        .where(ExportRequest.establishment_id.in_(list(pending_in)),
+               ExportRequest.status == "pending", ExportRequest.expires_at > now,
+               ExportRequest.requested_by_id != requested_by_id)
+        .order_by(*newest)
+        .limit(limit)
+    ).all()  # fmt: skip
+    return [*mine, *waiting]
