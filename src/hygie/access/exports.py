@@ -151,7 +151,7 @@ def _line(row: ExportRequest, now: datetime) -> ExportLine:
         status = "expired"
     return ExportLine(
         id=row.id, requested_at=row.requested_at, requested_by_id=row.requested_by_id,
-        establishment_id=row.establishment_id, basis=row.basis, start=row.start, end=row.end,
+        establishment_id=row.establishment_id, basis=row.basis, start=row.first_day, end=row.end_day,
         practitioner_id=row.practitioner_id, categories=list(row.categories),
         purpose=row.purpose, patient_count=row.patient_count, bulk=row.bulk, status=status,
         decided_by_id=row.decided_by_id, decided_at=row.decided_at,
@@ -274,8 +274,8 @@ def request_export(
             raise ValidationError("no patient matches this export", field="basis")
         row = ExportRequest(
             requested_at=now, requested_by_id=actor.user_id,
-            establishment_id=spec.establishment_id, basis=spec.basis, start=spec.start,
-            end=spec.end, practitioner_id=spec.practitioner_id,
+            establishment_id=spec.establishment_id, basis=spec.basis, first_day=spec.start,
+            end_day=spec.end, practitioner_id=spec.practitioner_id,
             categories=[c.value for c in categories], purpose=purpose, patient_ids=patients,
             patient_count=len(patients), bulk=bulk, status="pending" if bulk else "ready",
             expires_at=now + (PENDING_FOR if bulk else policy.valid_for),
@@ -478,7 +478,7 @@ def _produce(
 def _items(session: Session, row: ExportRequest) -> dict[int, list[str]]:
     """The appointments or stays that put each patient on the list, as short text."""
     found: dict[int, list[str]] = {}
-    start, end = _midnight(row.start), _midnight(row.end)
+    start, end = _midnight(row.first_day), _midnight(row.end_day)
     if row.basis == "appointments":
         for a in store.appointments_of(
             session, establishment_id=row.establishment_id, patient_ids=row.patient_ids,

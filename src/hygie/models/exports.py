@@ -29,8 +29,8 @@ class ExportRequest(Base):
     # What the list is made of: "files" (the establishment's patients), "appointments" or
     # "stays" in [start, end) (Paris days), optionally one practitioner's appointments.
     basis: Mapped[str] = mapped_column(String(20))
-    start: Mapped[date | None] = mapped_column(Date)
-    end: Mapped[date | None] = mapped_column(Date)
+    first_day: Mapped[date | None] = mapped_column(Date)
+    end_day: Mapped[date | None] = mapped_column(Date)  # excluded
     practitioner_id: Mapped[int | None] = mapped_column(Integer)
     categories: Mapped[list[str]] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(500))
