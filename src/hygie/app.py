@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hygie import __version__, fhir
+from hygie import __version__, fhir, web
 from hygie.access import containment
 from hygie.access.sealing import BackgroundSealer
 from hygie.api import mount
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # second) should not be matched against every API and page route before their own.
     fhir.mount(app)
     mount(app, security_headers=SECURITY_HEADERS)
+    web.mount(app)
 
     @app.get("/health", response_model=r.Health)
     def health() -> dict[str, str]:
