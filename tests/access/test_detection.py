@@ -40,12 +40,13 @@ def scattered(i: int) -> int:
 
 def run(detector: Detector, accesses: list[Access]) -> list[list[Finding]]:
     """Each access through the detector with its exposure, as the guard does (exports
-    are not metered: they have their own norm)."""
+    counted at their own level, an approved one not at all)."""
     meter, found = LocalExposure(), []
     for a in accesses:
         exposure = {}
-        if a.delivers and not a.exported:
-            level = Level(str(a.level))
+        metered = a.delivers and not a.vouched
+        level = Level.EXPORT if a.exported else Level(str(a.level)) if metered else None
+        if metered and level is not None:
             exposure = {
                 level: meter.preview(
                     account=a.user_id, level=level, patients=a.patient_ids, at=a.at
@@ -54,10 +55,8 @@ def run(detector: Detector, accesses: list[Access]) -> list[list[Finding]]:
         findings = detector.assess(a, exposure)
         found.append(findings)
         detector.remember(a)
-        if a.delivers and not a.exported:
-            meter.observe(
-                account=a.user_id, level=Level(str(a.level)), patients=a.patient_ids, at=a.at
-            )
+        if metered and level is not None:
+            meter.observe(account=a.user_id, level=level, patients=a.patient_ids, at=a.at)
     return found
 
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from hygie.access.detection import Norms
+from hygie.access.norms import overrides
 from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import ValidationError
-from hygie.models import AuditEvent, DetectionNorm, User
+from hygie.models import AuditEvent, User
 
 HOUR = timedelta(hours=1)
 MAX_HOURS = 24 * 92
@@ -71,12 +72,8 @@ def hourly(db: Database, *, user_id: int, since: datetime, until: datetime) -> A
                 continue
             roles |= {r for r in (role or "").split(",") if r}
             seen[level][int((at - start) / HOUR)] |= set(patients)
-        overrides = {
-            (n.role, n.establishment_id, n.signal): float(n.threshold)
-            for n in session.scalars(select(DetectionNorm))
-        }
+        norms = Norms(overrides(session))
         username = user.username
-    norms = Norms(overrides)
     return Activity(
         user_id=user_id, username=username, roles=frozenset(roles), start=start,
         records=[len(s) for s in seen["record"]], summaries=[len(s) for s in seen["summary"]],

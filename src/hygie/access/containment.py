@@ -298,20 +298,12 @@ class Guard:
         self._refreshed = at
 
     def _load(self, conn: Connection) -> None:
-        from hygie.models import DetectionNorm, HoneyRecord
+        from hygie.access.norms import overrides
+        from hygie.models import HoneyRecord
 
         honey = frozenset(conn.scalars(select(HoneyRecord.patient_id)))
-        overrides = {
-            (n.role, n.establishment_id, n.signal): float(n.threshold)
-            for n in conn.execute(
-                select(
-                    DetectionNorm.role, DetectionNorm.establishment_id, DetectionNorm.signal,
-                    DetectionNorm.threshold,
-                )
-            )
-        }  # fmt: skip
         self.detector.honey = honey
-        self.detector.norms = Norms(overrides)
+        self.detector.norms = Norms(overrides(conn))
 
     # --- acting --------------------------------------------------------------------------
     def notify(self, alert: AlertMessage) -> None:

@@ -226,7 +226,6 @@ class _Account:
     short_searches: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
     modifications: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
     break_glass: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
-    exports: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
     addresses: _Recent = field(default_factory=lambda: _Recent(timedelta(minutes=10)))
     refusals: _Recent = field(default_factory=lambda: _Recent(timedelta(hours=1)))
     honey_seen: _Recent = field(default_factory=lambda: _Recent(timedelta(days=1)))
@@ -345,9 +344,6 @@ class Detector:
             state.modifications.add(at)
         if access.outcome == "allowed" and access.action == "break_glass":
             state.break_glass.add(at)
-        if access.exported and not access.vouched:
-            for patient in access.patient_ids:
-                state.exports.add(at, patient)
         if access.delivers and access.level == Level.SUMMARY:
             for patient in set(access.patient_ids) & self.honey:
                 state.honey_seen.add(at, patient)
@@ -426,14 +422,11 @@ class Detector:
             if access.purpose == "break_the_glass:other":  # no emergency, no continuity of care
                 found.append(Finding("break_glass.other", Response.ALERT,
                                      "break-the-glass for another reason than care", 1, 0))  # fmt: skip
-        if access.exported and not access.vouched:
-            # The meter's count (shared by every process with Redis), else this process's.
-            metered = exposure.get(Level.EXPORT)
-            count = (
-                metered.within("1d") if metered is not None
-                else len(set(state.exports.values(access.at)) | set(access.patient_ids))
-            )  # fmt: skip
-            found += self._ladder(access, "export.1d", count, "patients exported today")
+        exported = exposure.get(Level.EXPORT)  # the meter's, shared by processes with Redis
+        if access.exported and exported is not None:
+            found += self._ladder(
+                access, "export.1d", exported.within("1d"), "patients exported today"
+            )
         if access.ip:
             ips = set(state.addresses.values(access.at)) | {access.ip}
             found += [

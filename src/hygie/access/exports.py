@@ -31,7 +31,7 @@ import io
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ from hygie.errors import ConfigurationError, ConflictError, NotFoundError, Valid
 from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.text import clean_text
-from hygie.kit.time import PARIS
+from hygie.kit.time import PARIS, paris_midnight
 from hygie.models import ExportRequest, PatientState
 from hygie.storage import exports as store
 from hygie.storage import patients as patient_store
@@ -160,10 +160,6 @@ def _line(row: ExportRequest, now: datetime) -> ExportLine:
     )  # fmt: skip
 
 
-def _midnight(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
-
-
 def _categories(spec: ExportSpec) -> list[Category]:
     """The categories asked for, checked, with the identity and the basis's own."""
     wanted: set[Category] = {Category.IDENTITY}
@@ -261,7 +257,7 @@ def request_export(
     with gate_transaction(db, where) as session:
         patients = store.patients_covered(
             session, establishment_id=spec.establishment_id, basis=spec.basis,
-            start=_midnight(spec.start), end=_midnight(spec.end),
+            start=paris_midnight(spec.start), end=paris_midnight(spec.end),
             practitioner_id=spec.practitioner_id,
         )  # fmt: skip
         bulk = len(patients) > policy.bulk_threshold
@@ -478,7 +474,7 @@ def _produce(
 def _items(session: Session, row: ExportRequest) -> dict[int, list[str]]:
     """The appointments or stays that put each patient on the list, as short text."""
     found: dict[int, list[str]] = {}
-    start, end = _midnight(row.first_day), _midnight(row.end_day)
+    start, end = paris_midnight(row.first_day), paris_midnight(row.end_day)
     if row.basis == "appointments":
         for a in store.appointments_of(
             session, establishment_id=row.establishment_id, patient_ids=row.patient_ids,

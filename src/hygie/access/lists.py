@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from hygie.access.scope import gate_transaction
 from hygie.db import Database
 from hygie.errors import ValidationError
 from hygie.kit.checks import check_id
-from hygie.kit.time import PARIS
+from hygie.kit.time import paris_midnight
 from hygie.models import AppointmentStatus, EncounterStatus
 from hygie.storage import lists as store
 
@@ -54,10 +54,6 @@ class ItemPage:
     offset: int
     # (patient id, the item as the chart's block shows it)
     items: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-
-
-def _midnight(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
 S = TypeVar("S", bound=StrEnum)
@@ -189,8 +185,8 @@ def appointments(
     def query(session: Session, where: frozenset[int], skip: int, limit: int) -> Any:
         return store.appointments(
             session, establishment_ids=where, patient_id=filters.patient_id,
-            practitioner_id=filters.practitioner_id, start=_midnight(filters.start),
-            end=_midnight(filters.end), statuses=statuses, offset=skip, limit=limit,
+            practitioner_id=filters.practitioner_id, start=paris_midnight(filters.start),
+            end=paris_midnight(filters.end), statuses=statuses, offset=skip, limit=limit,
         )  # fmt: skip
 
     return _list(
@@ -217,7 +213,7 @@ def stays(
     def query(session: Session, where: frozenset[int], skip: int, limit: int) -> Any:
         return store.encounters(
             session, establishment_ids=where, patient_id=filters.patient_id,
-            start=_midnight(filters.start), end=_midnight(filters.end), statuses=statuses,
+            start=paris_midnight(filters.start), end=paris_midnight(filters.end), statuses=statuses,
             offset=skip, limit=limit,
         )  # fmt: skip
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from hygie.access import audit
 from hygie.access.actor import Actor
@@ -60,13 +61,11 @@ def learn(
     if since.tzinfo is None or until.tzinfo is None or since >= until:
         raise ValidationError("a period with time zones, start before end", field="since")
     peaks: dict[tuple[str, str], int] = defaultdict(int)
-    meter, exported = LocalExposure(), LocalExposure()
+    meter = LocalExposure()
     for at, user_id, roles, level, patients, export in _events(db, since, until):
-        if export is not None:  # a file at once: its own norm, as the detector measures it
+        if export is not None:  # a file at once: its own level and norm, as the guard counts
             if export == "small":
-                seen = exported.observe(
-                    account=user_id, level=Level.RECORD, patients=patients, at=at
-                )
+                seen = meter.observe(account=user_id, level=Level.EXPORT, patients=patients, at=at)
                 for role in roles:
                     peaks[(role, "export.1d")] = max(peaks[(role, "export.1d")], seen.within("1d"))
             continue
@@ -141,6 +140,17 @@ def _export_kind(action: str, details: dict[str, Any] | None) -> str | None:
         return None
     said = details or {}
     return "vouched" if said.get("bulk") and said.get("approved_by_id") else "small"
+
+
+def overrides(conn: Connection | Session) -> dict[tuple[str | None, int | None, str], float]:
+    """The learned and set norms, as the detector's ``Norms`` take them (no patient row)."""
+    return {
+        (role, establishment, signal): float(threshold)
+        for role, establishment, signal, threshold in conn.execute(
+            select(DetectionNorm.role, DetectionNorm.establishment_id, DetectionNorm.signal,
+                   DetectionNorm.threshold)
+        )
+    }  # fmt: skip
 
 
 def norms_in_force(db: Database, actor: Actor | None = None) -> list[NormLine]:

@@ -32,7 +32,8 @@ from hygie.models import WebSession
 router = APIRouter(prefix="/api", tags=["session"])
 
 
-def _set_cookie(response: Response, value: str) -> None:
+def set_session_cookie(response: Response, value: str) -> None:
+    """The session cookie, for the API and the pages alike."""
     # No Max-Age: the browser forgets the cookie when it closes; the server ends the
     # session after 15 minutes idle or 12 hours in any case.
     response.set_cookie(
@@ -41,8 +42,12 @@ def _set_cookie(response: Response, value: str) -> None:
     )  # fmt: skip
 
 
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+
+
 def _signed_in(done: callers.SignedIn, response: Response) -> dict[str, Any]:
-    _set_cookie(response, done.cookie_value)
+    set_session_cookie(response, done.cookie_value)
     row = done.web_session
     return {
         "username": done.user.username,
@@ -98,7 +103,7 @@ def sign_out(
 ) -> dict[str, Any]:
     """End this session."""
     self_service.sign_out(db, caller, client=origin, now=at, how=HOW)
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return {"signed_out": True}
 
 

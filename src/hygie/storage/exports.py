@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -84,11 +85,24 @@ def patients_covered(
 
 
 CHUNK = 10_000  # ids per IN list (PostgreSQL takes at most 65,535 parameters)
+Row = TypeVar("Row", Appointment, Encounter)
 
 
-def _chunks(ids: Collection[int]) -> list[list[int]]:
-    values = list(ids)
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+def _by_chunks(
+    session: Session, model: type[Row], patient_ids: Collection[int],
+    conditions: list[ColumnElement[bool]],
+) -> list[Row]:  # fmt: skip
+    """Rows of ``model`` for ``patient_ids`` meeting ``conditions``, by start within each
+    chunk of ids."""
+    ids = list(patient_ids)
+    found: list[Row] = []
+    for first in range(0, len(ids), CHUNK):
+        found += session.scalars(
+            select(model)
+            .where(model.patient_id.in_(ids[first : first + CHUNK]), *conditions)
+            .order_by(model.start_at, model.id)
+        ).all()
+    return found
 
 
 def appointments_of(
@@ -99,19 +113,10 @@ def appointments_of(
     start: datetime | None,
     end: datetime | None,
     practitioner_id: int | None,
-) -> Sequence[Appointment]:
-    """The appointments that put ``patient_ids`` on an export, by patient, then start."""
-    found: list[Appointment] = []
-    for chunk in _chunks(patient_ids):
-        found += session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.patient_id.in_(chunk),
-                *_appointment_conditions(establishment_id, start, end, practitioner_id),
-            )
-            .order_by(Appointment.start_at, Appointment.id)
-        ).all()
-    return found
+) -> list[Appointment]:
+    """The appointments that put ``patient_ids`` on an export."""
+    conditions = _appointment_conditions(establishment_id, start, end, practitioner_id)
+    return _by_chunks(session, Appointment, patient_ids, conditions)
 
 
 def stays_of(
@@ -121,16 +126,11 @@ def stays_of(
     patient_ids: Collection[int],
     start: datetime | None,
     end: datetime | None,
-) -> Sequence[Encounter]:
-    """The stays that put ``patient_ids`` on an export, by start within each chunk."""
-    found: list[Encounter] = []
-    for chunk in _chunks(patient_ids):
-        found += session.scalars(
-            select(Encounter)
-            .where(Encounter.patient_id.in_(chunk), *_stay_conditions(establishment_id, start, end))
-            .order_by(Encounter.start_at, Encounter.id)
-        ).all()
-    return found
+) -> list[Encounter]:
+    """The stays that put ``patient_ids`` on an export."""
+    return _by_chunks(
+        session, Encounter, patient_ids, _stay_conditions(establishment_id, start, end)
+    )
 
 
 def request(session: Session, export_id: int, *, lock: bool = False) -> ExportRequest | None:

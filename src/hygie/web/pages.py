@@ -14,9 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hygie.api.deps import COOKIE_NAME, Db, From, Now
+from hygie.api.session_routes import clear_session_cookie, set_session_cookie
 from hygie.auth import callers, self_service
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
-from hygie.auth.sessions import COOKIE, make_csrf_token
+from hygie.auth.sessions import make_csrf_token
 from hygie.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -76,10 +77,7 @@ def sign_in(
         return page("login.html", status=refused.status_code, next=back, username=username,
                     error=error)  # fmt: skip
     answer = RedirectResponse(back, status_code=303)
-    answer.set_cookie(
-        COOKIE_NAME, done.cookie_value, path="/", secure=bool(COOKIE["secure"]),
-        httponly=bool(COOKIE["httponly"]), samesite="strict",
-    )  # fmt: skip
+    set_session_cookie(answer, done.cookie_value)
     return answer
 
 
@@ -103,5 +101,5 @@ def sign_out(
     if caller is not None:
         self_service.sign_out(db, caller, client=origin, now=at, how=HOW)
     answer = RedirectResponse("/login", status_code=303)
-    answer.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(answer)
     return answer
