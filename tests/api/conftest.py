@@ -51,6 +51,7 @@ class Login:
     username: str
     secret: str
     recovery_codes: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # codes spent (each is accepted once)
 
     def code(self, at: datetime) -> str:
         return totp.code_at(self.secret, at)

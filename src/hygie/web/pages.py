@@ -8,7 +8,6 @@ only)."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,11 +16,11 @@ from hygie.api.deps import COOKIE_NAME, Db, From, Now
 from hygie.api.session_routes import clear_session_cookie, set_session_cookie
 from hygie.auth import callers, self_service
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
-from hygie.auth.sessions import make_csrf_token
+from hygie.web import i18n
 from hygie.web.render import page
+from hygie.web.session import HOW, Viewer
 
 router = APIRouter(include_in_schema=False)
-HOW = "web"
 
 
 def _next(value: str | None) -> str:
@@ -31,32 +30,14 @@ def _next(value: str | None) -> str:
     return value
 
 
-def _to_sign_in(request: Request) -> RedirectResponse:
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
-
-
-def _caller(request: Request, db: Db, at: Now, origin: From, *, csrf: str | None = None,
-            write: bool = False) -> callers.Caller | None:  # fmt: skip
-    cookie = request.cookies.get(COOKIE_NAME)
-    if not cookie:
-        return None
-    try:
-        return callers.from_cookie(
-            db, cookie, csrf_token=csrf, needs_csrf=write, client=origin, now=at, how=HOW,
-            request_line=f"{request.method} {request.url.path}",
-        )  # fmt: skip
-    except AuthenticationFailed:
-        return None
-
-
 @router.get("/login")
-def sign_in_page(next: str | None = None) -> Response:
-    return page("login.html", next=_next(next), username="", error=None)
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return page("login.html", request=request, next=_next(next), username="", error=None)
 
 
 @router.post("/login")
 def sign_in(
+    request: Request,
     db: Db,
     at: Now,
     origin: From,
@@ -74,7 +55,7 @@ def sign_in(
     except AuthenticationFailed as refused:
         # The message never says which of the three was wrong; what was typed stays.
         error = "blocked" if str(refused) == SIGN_IN_BLOCKED else "refused"
-        return page("login.html", status=refused.status_code, next=back, username=username,
+        return page("login.html", request=request, status=refused.status_code, next=back, username=username,
                     error=error)  # fmt: skip
     answer = RedirectResponse(back, status_code=303)
     set_session_cookie(answer, done.cookie_value)
@@ -82,24 +63,38 @@ def sign_in(
 
 
 @router.get("/")
-def home(request: Request, db: Db, at: Now, origin: From) -> Response:
-    caller = _caller(request, db, at, origin)
-    if caller is None or caller.web_session is None:
-        return _to_sign_in(request)
-    return page(
-        "home.html", actor=caller.actor, posts=self_service.posts(db, caller),
-        csrf=make_csrf_token(caller.web_session),
-    )  # fmt: skip
+def home(request: Request, user: Viewer) -> Response:
+    posts = self_service.posts(user.db, user.caller)
+    return page("home.html", request=request, user=user, posts=posts)
+
+
+@router.post("/language")
+def language(
+    language: Annotated[str, Form(max_length=8)] = i18n.DEFAULT,
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """The pages' language, kept in a cookie (a preference, not a secret)."""
+    chosen = language if language in i18n.LANGUAGES else i18n.DEFAULT
+    answer = RedirectResponse(_next(next), status_code=303)
+    answer.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, secure=True, httponly=True,
+                      samesite="strict")  # fmt: skip
+    return answer
 
 
 @router.post("/logout")
-def sign_out(
-    request: Request, db: Db, at: Now, origin: From,
-    csrf: Annotated[str, Form(max_length=200)] = "",
-) -> Response:  # fmt: skip
-    caller = _caller(request, db, at, origin, csrf=csrf, write=True)
-    if caller is not None:
-        self_service.sign_out(db, caller, client=origin, now=at, how=HOW)
+def sign_out(request: Request, db: Db, at: Now, origin: From,
+             csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        try:
+            caller = callers.from_cookie(
+                db, cookie, csrf_token=csrf, needs_csrf=True, client=origin, now=at, how=HOW,
+                request_line="POST /logout",
+            )  # fmt: skip
+        except AuthenticationFailed:
+            caller = None  # already over, or a forged form: the cookie goes either way
+        if caller is not None:
+            self_service.sign_out(db, caller, client=origin, now=at, how=HOW)
     answer = RedirectResponse("/login", status_code=303)
     clear_session_cookie(answer)
     return answer

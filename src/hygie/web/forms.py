@@ -1,0 +1,118 @@
+"""Forms on the server: what was typed, and a message per field.
+
+A page reads its form with ``read_form`` (every value a stripped string, length-capped),
+checks what it can itself (``FormState.require``, ``FormState.day`` …), then calls the
+gate; a domain error comes back as the message of its field (``FormState.refused``), and
+the page re-renders the same form with what was typed (nothing accepted is lost, nothing
+refused is half-written: the gate writes in one transaction or not at all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from fastapi import Request
+
+from hygie.errors import HygieError
+from hygie.web.labels import N_
+
+MAX_FIELD = 10_000  # characters; the longest field (a note) is capped lower by the service
+REQUIRED = N_("Ce champ est obligatoire.")
+BAD_DAY = N_("Date attendue au format JJ/MM/AAAA.")
+BAD_TIME = N_("Heure attendue au format HH:MM.")
+BAD_NUMBER = N_("Nombre entier attendu.")
+TOO_LONG = N_("Texte trop long.")
+
+
+@dataclass
+class FormState:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # "" is the whole form's
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            if not self.get(name):
+                self.fail(name, REQUIRED)
+
+    def text(self, name: str, *, required: bool = False, limit: int = 500) -> str | None:
+        value = self.get(name)
+        if not value:
+            if required:
+                self.fail(name, REQUIRED)
+            return None
+        if len(value) > limit:
+            self.fail(name, TOO_LONG)
+            return None
+        return value
+
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        """A date typed as JJ/MM/AAAA (or sent by a date input as AAAA-MM-JJ)."""
+        value = self.get(name)
+        if not value:
+            if required:
+                self.fail(name, REQUIRED)
+            return None
+        for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value, pattern).date()
+            except ValueError:
+                continue
+        self.fail(name, BAD_DAY)
+        return None
+
+    def clock(self, name: str, *, required: bool = False) -> time | None:
+        value = self.get(name)
+        if not value:
+            if required:
+                self.fail(name, REQUIRED)
+            return None
+        try:
+            return datetime.strptime(value, "%H:%M").time()
+        except ValueError:
+            self.fail(name, BAD_TIME)
+            return None
+
+    def number(self, name: str, *, required: bool = False, low: int = 0,
+               high: int = 2**31 - 1) -> int | None:  # fmt: skip
+        value = self.get(name)
+        if not value:
+            if required:
+                self.fail(name, REQUIRED)
+            return None
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.fail(name, BAD_NUMBER)
+            return None
+        return int(value)
+
+    def refused(self, exc: HygieError, fields: dict[str, str] | None = None) -> None:
+        """The gate's or a service's refusal, next to its field if the form has it
+        (``fields`` maps a service's field name to the form's when they differ)."""
+        name = (fields or {}).get(exc.field or "", exc.field or "")
+        self.fail(name if name in self.values else "", exc.message)
+
+
+async def read_form(request: Request, *, skip: tuple[str, ...] = ("csrf",)) -> FormState:
+    """The submitted form as stripped strings (a repeated name keeps its first value)."""
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name in skip or name in values or not isinstance(value, str):
+            continue
+        values[name] = value.strip()[:MAX_FIELD]
+    return FormState(values=values)
+
+
+def state(values: dict[str, Any] | None = None) -> FormState:
+    """A fresh form, filled with ``values`` (a page's defaults)."""
+    return FormState(values={k: "" if v is None else str(v) for k, v in (values or {}).items()})
