@@ -7,6 +7,7 @@ the field, the break-the-glass dialog for a chart); these handlers catch the res
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +26,7 @@ from hygie.web.render import page
 from hygie.web.session import SignInNeeded
 
 log = logging.getLogger("hygie.web")
-Handler = Callable[[Request, Any], Awaitable[Response]]
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 _API = ("/api", "/fhir", "/health", "/ready", "/openapi.json", "/docs")
 
 
@@ -69,6 +70,11 @@ def domain_error_page(request: Request, exc: HygieError) -> Response:
     return answer
 
 
+async def _answer(handler: Handler, request: Request, exc: Exception) -> Response:
+    answer = handler(request, exc)
+    return await answer if inspect.isawaitable(answer) else answer
+
+
 def install(app: FastAPI) -> None:
     """Put the pages' handlers in front of the API's, for page paths only."""
     api_domain: Handler = app.exception_handlers[HygieError]
@@ -82,19 +88,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HygieError)
     async def on_domain_error(request: Request, exc: HygieError) -> Response:
         if not is_page(request):
-            return await api_domain(request, exc)
+            return await _answer(api_domain, request, exc)
         return domain_error_page(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_bad_input(request: Request, exc: RequestValidationError) -> Response:
         if not is_page(request):
-            return await api_input(request, exc)
+            return await _answer(api_input, request, exc)
         # A page's parameters come from its own links and forms: a bad one is a bad address.
-        return error_page(request, 404, "Page introuvable : l'adresse est incomplète ou incorrecte.")
+        return error_page(
+            request, 404, "Page introuvable : l'adresse est incomplète ou incorrecte."
+        )
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
         if not is_page(request) or request.url.path.startswith("/static"):
-            return await api_http(request, exc)
+            return await _answer(api_http, request, exc)
         message = "Page introuvable." if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, message)

@@ -9,7 +9,7 @@ refused is half-written: the gate writes in one transaction or not at all)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import Request
@@ -65,7 +65,7 @@ class FormState:
             return None
         for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(value, pattern).date()
+                return datetime.strptime(value, pattern).replace(tzinfo=UTC).date()
             except ValueError:
                 continue
         self.fail(name, BAD_DAY)
@@ -78,7 +78,7 @@ class FormState:
                 self.fail(name, REQUIRED)
             return None
         try:
-            return datetime.strptime(value, "%H:%M").time()
+            return datetime.strptime(value, "%H:%M").replace(tzinfo=UTC).time()
         except ValueError:
             self.fail(name, BAD_TIME)
             return None

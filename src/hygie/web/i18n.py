@@ -29,13 +29,13 @@ def translations(language: str) -> gettext.NullTranslations:
         catalogue = read_po(source, locale=language)
     found = Translations()
     for message in catalogue:
-        if not message.id or message.fuzzy or not any(message.string):
+        if not message.id or message.fuzzy or not message.string:
             continue
         # Babel's own store: msgid -> text, and (msgid, n) -> text for plural forms.
-        store = found._catalog  # noqa: SLF001
-        if isinstance(message.id, str):
+        store = found._catalog
+        if isinstance(message.id, str) and isinstance(message.string, str):
             store[message.id] = message.string
-        else:
+        elif isinstance(message.string, (list, tuple)):
             for n, text in enumerate(message.string):
                 store[(message.id[0], n)] = text
     return found

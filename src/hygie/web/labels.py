@@ -6,7 +6,7 @@ catalogue translates them like any other string (``_(LABELS[code])`` in a templa
 from __future__ import annotations
 
 
-def N_(text: str) -> str:  # noqa: N802 - gettext's name for "translate later"
+def N_(text: str) -> str:
     return text
 
 

@@ -75,7 +75,5 @@ def page(
     language = language_of(request)
     htmx = request is not None and request.headers.get("hx-request") == "true"
     path = request.url.path if request is not None else "/"
-    html = environment(language).get_template(name).render(
-        htmx=htmx, here=path, **values
-    )
+    html = environment(language).get_template(name).render(htmx=htmx, here=path, **values)
     return HTMLResponse(html, status_code=status, headers=headers)
