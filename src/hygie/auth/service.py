@@ -122,6 +122,26 @@ def complete_enrolment(
     )
 
 
+def start_first_sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    ip: str | None,
+    user_agent: str | None,
+    now: datetime,
+    how: str = "web",
+    policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
+) -> User:
+    """A first sign-in: the password of an account whose TOTP enrolment is pending proves
+    enough to enrol a second factor, and nothing more (counted and throttled like any
+    sign-in)."""
+    return _sign_in(
+        session, mode="enrol_start", username=username, password=password, totp_code=None,
+        recovery_code=None, ip=ip, user_agent=user_agent, now=now, how=how, policy=policy,
+    )  # fmt: skip
+
+
 def login(
     db: Database,
     *,
@@ -152,7 +172,7 @@ def login(
 @dataclass
 class _Attempt:
     session: Session
-    mode: Literal["login", "enrol"]
+    mode: Literal["login", "enrol", "enrol_start"]
     name: str
     ip: str | None
     user_agent: str | None
@@ -163,7 +183,9 @@ class _Attempt:
 
     @property
     def action(self) -> str:
-        return "auth.login" if self.mode == "login" else "mfa.enrol"
+        return {"login": "auth.login", "enrol": "mfa.enrol", "enrol_start": "mfa.enrol_start"}[
+            self.mode
+        ]
 
     def note(self, outcome: str, reason: str | None = None, **details: Any) -> None:
         if self.user is None:
@@ -186,7 +208,7 @@ class _Attempt:
 def _sign_in(
     session: Session,
     *,
-    mode: Literal["login", "enrol"],
+    mode: Literal["login", "enrol", "enrol_start"],
     username: str,
     password: str,
     totp_code: str | None,
@@ -223,10 +245,19 @@ def _sign_in(
         return _fail(session, attempt, keys, policy, "system account")
     pending = cred.totp_secret is not None and cred.totp_enrolled_at is None
     enrolled = cred.totp_secret is not None and cred.totp_enrolled_at is not None
-    if mode == "enrol" and not pending:
+    if mode in ("enrol", "enrol_start") and not pending:
         return _fail(session, attempt, keys, policy, "no TOTP enrolment pending")
     if mode == "login" and not enrolled:
         return _fail(session, attempt, keys, policy, "TOTP not enrolled")
+    if mode == "enrol_start":
+        # The password alone opens only the enrolment itself (a session without MFA that
+        # nothing else accepts): the holder then proves a first code of a new secret.
+        throttle.clear(session, keys[0])
+        cred.failed_logins = 0
+        cred.locked_until = None
+        session.flush()
+        attempt.note("allowed", factor="password")
+        return user
 
     factor: str
     used_code: RecoveryCode | None = None

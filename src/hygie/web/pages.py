@@ -8,13 +8,16 @@ only)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from hygie.api.deps import COOKIE_NAME, Db, From, Now
 from hygie.api.session_routes import clear_session_cookie, set_session_cookie
-from hygie.auth import callers, self_service
+from hygie.auth import callers, first_sign_in, self_service
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
 from hygie.web import i18n
 from hygie.web.render import page
@@ -47,17 +50,81 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     back = _next(next)
+    name, code = username.strip(), totp.strip()
     try:
-        done = callers.sign_in(
-            db, username=username.strip(), password=password, totp_code=totp.strip() or None,
-            recovery_code=None, enrol=False, client=origin, now=at, how=HOW,
-        )  # fmt: skip
+        if code:
+            done = callers.sign_in(
+                db, username=name, password=password, totp_code=code, recovery_code=None,
+                enrol=False, client=origin, now=at, how=HOW,
+            )  # fmt: skip
+            cookie, target = done.cookie_value, back
+        else:
+            # No code: a first sign-in, whose password opens the enrolment of a second
+            # factor and nothing else (refused with the same message for anyone else).
+            begun = first_sign_in.begin(db, username=name, password=password, client=origin,
+                                        now=at, how=HOW)  # fmt: skip
+            cookie, target = begun.cookie_value, f"/enrol?next={quote(back, safe='/')}"
     except AuthenticationFailed as refused:
         # The message never says which of the three was wrong; what was typed stays.
         error = "blocked" if str(refused) == SIGN_IN_BLOCKED else "refused"
-        return page("login.html", request=request, status=refused.status_code, next=back, username=username,
-                    error=error)  # fmt: skip
-    answer = RedirectResponse(back, status_code=303)
+        return page("login.html", request=request, status=refused.status_code, next=back,
+                    username=username, error=error)  # fmt: skip
+    answer = RedirectResponse(target, status_code=303)
+    set_session_cookie(answer, cookie)
+    return answer
+
+
+def _qr(uri: str, title: str) -> Markup:
+    """The otpauth URI as an SVG QR code drawn here (no image service, no inline style)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
+    return Markup(svg)  # noqa: S704 - segno's own SVG: no user text but the escaped title
+
+
+@router.get("/enrol")
+def enrolment_page(request: Request, db: Db, at: Now, next: str | None = None) -> Response:
+    cookie = request.cookies.get(COOKIE_NAME) or ""
+    try:
+        pending = first_sign_in.pending(db, cookie_value=cookie, now=at)
+    except AuthenticationFailed:
+        return RedirectResponse(f"/login?next={quote(_next(next), safe='/')}", status_code=303)
+    return _enrolment(request, pending, _next(next), error=None)
+
+
+def _enrolment(request: Request, pending: first_sign_in.Pending, back: str, *,
+               error: str | None, status: int = 200) -> Response:  # fmt: skip
+    grouped = " ".join(pending.secret[i : i + 4] for i in range(0, len(pending.secret), 4))
+    return page(
+        "enrol.html", request=request, status=status, next=back, error=error,
+        username=pending.username, secret=grouped, csrf=pending.csrf_token,
+        qr=_qr(pending.uri, f"Hygie {pending.username}"),
+    )  # fmt: skip
+
+
+@router.post("/enrol")
+def enrol(
+    request: Request,
+    db: Db,
+    at: Now,
+    origin: From,
+    totp: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    back = _next(next)
+    cookie = request.cookies.get(COOKIE_NAME) or ""
+    try:
+        done = first_sign_in.finish(db, cookie_value=cookie, code=totp, csrf_token=csrf,
+                                    client=origin, now=at, how=HOW)  # fmt: skip
+    except AuthenticationFailed as refused:
+        try:
+            pending = first_sign_in.pending(db, cookie_value=cookie, now=at)
+        except AuthenticationFailed:
+            return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
+        error = "blocked" if str(refused) == SIGN_IN_BLOCKED else "refused"
+        return _enrolment(request, pending, back, error=error, status=refused.status_code)
+    # The recovery codes are shown on this answer only (they are stored hashed).
+    answer = page("recovery_codes.html", request=request, codes=done.recovery_codes, next=back)
+    answer.headers["Cache-Control"] = "no-store"
     set_session_cookie(answer, done.cookie_value)
     return answer
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hygie.web import i18n, nav
+from hygie.web.actions import action_label
 from hygie.web.labels import label
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,6 +54,7 @@ def environment(language: str = i18n.DEFAULT) -> Environment:
     env.filters["day"] = _day
     # A code (a role, a status, a kind) as the page says it, in the page's language.
     env.filters["label"] = lambda code: catalogue.gettext(label(code))
+    env.filters["action"] = lambda code: catalogue.gettext(action_label(code))
     env.globals["lang"] = language
     return env
 
