@@ -19,7 +19,7 @@ CLIENT = Client.of(IP, UA)
 
 
 def _begin(db: Database, username: str, password: str = PASSWORD) -> str:
-    return first_sign_in.begin(db, username=username, password=password, client=CLIENT,
+    return first_sign_in.start(db, username=username, password=password, client=CLIENT,
                                now=NOW).cookie_value  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """First sign-in in a browser: the account holder enrols their own second factor.
 
-1. ``begin``: the password of an account whose TOTP enrolment is pending opens a short
+1. ``start``: the password of an account whose TOTP enrolment is pending opens a short
    *enrolment session* (no MFA: every other page and route refuses it) and draws a new
    secret, so that only the holder's phone knows it (not the administrator who created the
    account).
@@ -56,7 +56,7 @@ class Finished:
     recovery_codes: list[str]
 
 
-def begin(db: Database, *, username: str, password: str, client: Client, now: datetime,
+def start(db: Database, *, username: str, password: str, client: Client, now: datetime,
           how: str = "web") -> Begun:  # fmt: skip
     with unit_of_work(db) as session:
         user = start_first_sign_in(

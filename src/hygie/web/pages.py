@@ -61,7 +61,7 @@ def sign_in(
         else:
             # No code: a first sign-in, whose password opens the enrolment of a second
             # factor and nothing else (refused with the same message for anyone else).
-            begun = first_sign_in.begin(db, username=name, password=password, client=origin,
+            begun = first_sign_in.start(db, username=name, password=password, client=origin,
                                         now=at, how=HOW)  # fmt: skip
             cookie, target = begun.cookie_value, f"/enrol?next={quote(back, safe='/')}"
     except AuthenticationFailed as refused:
