@@ -357,6 +357,8 @@ def demo(
         out.print(f"created key file {settings.key_file}")
     db.upgrade()
     ring = _load_or_fail(settings)
+    from hygie.access import demo as demo_setup
+
     if not holds_group(db):
         out.print(f"generating a demo group of 3 establishments and {patients} patients...")
         _run_generation(
@@ -368,12 +370,38 @@ def demo(
             reference_date=datetime.now(UTC).date(),
             workers=1,
         )
+        demo_setup.mark_demo(db)
     else:
         out.print("the database already holds a group; serving it")
     _plant_demo_decoys(db)
+    if demo_setup.is_demo(db):
+        _print_demo_accounts(demo_setup.prepare_accounts(db, now=datetime.now(UTC)), host, port)
+    else:
+        out.print("this database was not created by `hygie demo`: no demo accounts")
     db.dispose()
     if not no_serve:
         _serve(host, port, 1)
+
+
+def _print_demo_accounts(accounts: list[Any], host: str, port: int) -> None:
+    """The demo's accounts, one per role, with this start's passwords."""
+    from rich.table import Table
+
+    table = Table(title="Demo accounts (passwords are new at each start)")
+    for column in ("role", "username", "password", "second factor"):
+        table.add_column(column)
+    for a in accounts:
+        factor = (
+            "hygie user totp " + a.username
+            if a.enrolled
+            else "first sign-in: leave the code empty, scan the QR code"
+        )
+        table.add_row(a.role, a.username, a.password, factor)
+    out.print(table)
+    out.print(
+        f"Sign in at http://{host}:{port}/login ; a code for an account: "
+        "`hygie user totp USERNAME` (demo databases only).", highlight=False,
+    )  # fmt: skip
 
 
 def _plant_demo_decoys(db: Database) -> None:

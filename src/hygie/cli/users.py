@@ -262,6 +262,27 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -
     run()
 
 
+@user_app.command("totp")
+def user_totp(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """The current TOTP code of a demo account (refused outside a `hygie demo` database)."""
+    from hygie.cli.main import clear_errors
+
+    @clear_errors
+    def run() -> None:
+        from hygie.access import demo
+        from hygie.cli.main import _load_or_fail, _open, err
+        from hygie.config import Settings
+
+        settings = Settings.from_env()
+        db = _open(settings)
+        _load_or_fail(settings)  # the TOTP secrets are encrypted with the key file
+        code, left = demo.current_code(db, username, now=datetime.now(UTC))
+        print(code)
+        err.print(f"valid for {left} more seconds (and the next 30)", highlight=False)
+
+    run()
+
+
 @token_app.command("issue")
 def token_issue(
     username: Annotated[str, typer.Argument(help="Account the token acts for.")],
