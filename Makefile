@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench
+.PHONY: demo test lint typecheck install clean bench messages
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 -q
+
+# The pages' strings: extract them (French source) and merge them into the English
+# catalogue; new strings then need their translation (tests/web/test_catalogue.py says which).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -o /tmp/hygie-messages.pot .
+	$(BIN)/pybabel update -q -N --omit-header -i /tmp/hygie-messages.pot -d src/hygie/web/locale -l en
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
