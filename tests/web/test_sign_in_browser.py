@@ -55,3 +55,34 @@ def test_the_pages_speak_english_on_request(group: Group, visit: Any) -> None:
     expect(v.page.locator("html")).to_have_attribute("lang", "en")
     v.page.click("button[name=language][value=fr]")
     expect(v.page.locator("#sign-out")).to_have_text("Se déconnecter")
+
+
+def test_an_expired_session_returns_to_the_page_after_sign_in(group: Group, visit: Any) -> None:
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from hygie.auth.sessions import DEFAULT_POLICY
+    from hygie.models import WebSession
+
+    login = group.login("physician")
+    v = visit()
+    v.sign_in(login)
+    v.go("/mine")
+    # The session goes idle for longer than the policy allows.
+    with group.db.transaction() as session:
+        idle = DEFAULT_POLICY.idle + timedelta(minutes=1)
+        for row in session.scalars(select(WebSession)):
+            row.last_seen_at -= idle
+            row.created_at -= idle
+    v.go("/mine")
+    assert "/login?next=/mine" in v.page.url
+    v.page.fill("#username", login.username)
+    v.page.fill("#password", PASSWORD)
+    code = fresh_code(login)
+    v.page.fill("#totp", code)
+    login.used.add(code)
+    v.page.click("#sign-in button[type=submit]")
+    expect(v.page.locator("h1")).to_have_text("Mon activité")
+    assert v.page.url.endswith("/mine")
