@@ -41,6 +41,8 @@ ACTIONS: dict[str, str] = {
     "stay.transfer": N_("Mutation"),
     "stay.discharge": N_("Sortie"),
     "stay.list": N_("Liste de séjours"),
+    "stay.read": N_("Lecture d'un séjour"),
+    "stay.admission": N_("Formulaire d'admission"),
     "allergy.record": N_("Allergie enregistrée"),
     "allergy.update": N_("Allergie modifiée"),
     "condition.add": N_("Pathologie ajoutée"),

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from hygie.errors import HygieError
 from hygie.web.labels import N_
@@ -111,6 +111,15 @@ async def read_form(request: Request, *, skip: tuple[str, ...] = ("csrf",)) -> F
             continue
         values[name] = value.strip()[:MAX_FIELD]
     return FormState(values=values)
+
+
+# A route's submitted form as a dependency: the route itself stays a plain function, run
+# in the thread pool (its gate calls block), while the form is read on the event loop.
+async def submitted(request: Request) -> FormState:
+    return await read_form(request)
+
+
+Submitted = Annotated[FormState, Depends(submitted)]
 
 
 def state(values: dict[str, Any] | None = None) -> FormState:
