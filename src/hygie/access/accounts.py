@@ -41,7 +41,7 @@ class AccountLine:
     valid_until: date | None
 
 
-def _may(actor: Actor, action: Action, establishment_ids: frozenset[int]) -> bool:
+def may_manage(actor: Actor, action: Action, establishment_ids: frozenset[int]) -> bool:
     """Whether the actor holds, in *every* one of the establishments, a role allowed to
     ``action`` accounts there."""
     return bool(establishment_ids) and all(
@@ -58,7 +58,7 @@ def list_accounts(db: Database, actor: Actor, *, establishment_id: int) -> list[
     """The accounts habilitated in one establishment, with their habilitations."""
     check_id(establishment_id, field="establishment_id")
     where = frozenset({establishment_id})
-    if not _may(actor, Action.READ, where):
+    if not may_manage(actor, Action.READ, where):
         record_refusal(db, actor, action="account.list", patient_ids=[], categories=["accounts"],
                        reason="no role allowed to read accounts in that establishment")  # fmt: skip
         raise AccessDenied("your roles do not allow reading accounts in that establishment")
@@ -99,7 +99,7 @@ def create_account(
     now = now or clock.now()
     with db.sessions() as session:
         where = frozenset(_establishment_id(session, raw) for raw in establishments)
-    if not _may(actor, Action.WRITE, where):
+    if not may_manage(actor, Action.WRITE, where):
         record_refusal(db, actor, action="account.create", patient_ids=[], categories=["accounts"],
                        reason="no role allowed to manage accounts in those establishments")  # fmt: skip
         raise AccessDenied("your roles do not allow managing accounts in those establishments")
