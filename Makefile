@@ -34,8 +34,8 @@ test: $(STAMP)
 # The pages' strings: extract them (French source) and merge them into the English
 # catalogue; new strings then need their translation (tests/web/test_catalogue.py says which).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -o /tmp/hygie-messages.pot .
-	$(BIN)/pybabel update -q -N --omit-header -i /tmp/hygie-messages.pot -d src/hygie/web/locale -l en
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --sort-output --add-location=never -o /tmp/hygie-messages.pot .
+	$(BIN)/pybabel -q update -N --ignore-obsolete -i /tmp/hygie-messages.pot -d src/hygie/web/locale -l en
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
