@@ -18,7 +18,7 @@ from hygie.access import account_admin, accounts
 from hygie.access.gateway import AccessDenied
 from hygie.errors import ConflictError, HygieError
 from hygie.kit.time import local_date
-from hygie.web.forms import FormState, read_form, state
+from hygie.web.forms import FormState, Submitted, state
 from hygie.web.labels import N_
 from hygie.web.render import page
 from hygie.web.session import Editor, User, Viewer
@@ -109,10 +109,9 @@ def new_account_page(
 
 
 @router.post("/admin/accounts/new")
-async def create_account(request: Request, user: Editor) -> Response:
-    form = await read_form(request)
-    raw = (await request.form()).getlist("establishment")[:MAX_ESTABLISHMENTS]
-    checked = [v.strip()[:20] for v in raw if isinstance(v, str) and v.strip()]
+def create_account(request: Request, user: Editor, form: Submitted) -> Response:
+    raw = form.lists.get("establishment", [])[:MAX_ESTABLISHMENTS]
+    checked = [v[:20] for v in raw if v]
     form.values["establishment"] = checked[0] if checked else ""  # so its errors find it
     username = form.text("username", required=True, limit=64)
     role = form.text("role", required=True, limit=40)
@@ -176,8 +175,7 @@ def _done(username: str, what: str) -> Response:
 
 
 @router.post("/admin/accounts/{username}/habilitations")
-async def grant(request: Request, username: Username, user: Editor) -> Response:
-    form = await read_form(request)
+def grant(request: Request, username: Username, user: Editor, form: Submitted) -> Response:
     establishment_id = form.number("establishment_id", required=True, low=1, high=MAX_ID)
     role = form.text("role", required=True, limit=40)
     valid_from = form.day("valid_from", required=True)
@@ -190,8 +188,7 @@ async def grant(request: Request, username: Username, user: Editor) -> Response:
 
 
 @router.post("/admin/accounts/{username}/habilitations/end")
-async def end(request: Request, username: Username, user: Editor) -> Response:
-    form = await read_form(request)
+def end(request: Request, username: Username, user: Editor, form: Submitted) -> Response:
     habilitation_id = form.number("habilitation_id", required=True, low=1, high=MAX_ID)
     ends_on = form.day("ends_on", required=True)
     if not form.ok or habilitation_id is None or ends_on is None:
@@ -201,8 +198,7 @@ async def end(request: Request, username: Username, user: Editor) -> Response:
 
 
 @router.post("/admin/accounts/{username}/disable")
-async def disable(request: Request, username: Username, user: Editor) -> Response:
-    form = await read_form(request)
+def disable(request: Request, username: Username, user: Editor, form: Submitted) -> Response:
     reason = form.text("disable_reason", required=True, limit=account_admin.MAX_REASON)
     if not form.ok or reason is None:
         return _account(request, user, username, status=422, refused=("disable", form))
@@ -212,8 +208,7 @@ async def disable(request: Request, username: Username, user: Editor) -> Respons
 
 
 @router.post("/admin/accounts/{username}/mfa-reset")
-async def reset_mfa(request: Request, username: Username, user: Editor) -> Response:
-    form = await read_form(request)
+def reset_mfa(request: Request, username: Username, user: Editor, form: Submitted) -> Response:
     reason = form.text("mfa_reason", required=True, limit=account_admin.MAX_REASON)
     if not form.ok or reason is None:
         return _account(request, user, username, status=422, refused=("mfa", form))

@@ -29,6 +29,7 @@ TOO_LONG = N_("Texte trop long.")
 class FormState:
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # "" is the whole form's
+    lists: dict[str, list[str]] = field(default_factory=dict)  # every value of a repeated name
 
     @property
     def ok(self) -> bool:
@@ -106,11 +107,13 @@ async def read_form(request: Request, *, skip: tuple[str, ...] = ("csrf",)) -> F
     """The submitted form as stripped strings (a repeated name keeps its first value)."""
     form = await request.form()
     values: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
     for name, value in form.multi_items():
-        if name in skip or name in values or not isinstance(value, str):
+        if name in skip or not isinstance(value, str):
             continue
-        values[name] = value.strip()[:MAX_FIELD]
-    return FormState(values=values)
+        lists.setdefault(name, []).append(value.strip()[:MAX_FIELD])
+        values.setdefault(name, value.strip()[:MAX_FIELD])
+    return FormState(values=values, lists=lists)
 
 
 # A route's submitted form as a dependency: the route itself stays a plain function, run
