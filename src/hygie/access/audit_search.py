@@ -37,6 +37,11 @@ class TrailQuery:
     professional_id: int | None = None
     start: datetime | None = None
     end: datetime | None = None
+    action: str | None = None  # an action of the trail, e.g. "chart.read"
+    outcome: str | None = None  # one of OUTCOMES
+
+
+OUTCOMES = ("allowed", "denied", "failed", "contained")
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,10 @@ def search_trail(
         check_id(query.patient_id, field="patient")
     if query.start and query.end and query.end <= query.start:
         raise ValidationError("the period ends before it starts", field="date")
+    if query.outcome is not None and query.outcome not in OUTCOMES:
+        raise ValidationError(f"one of {', '.join(OUTCOMES)}", field="outcome")
+    if query.action is not None and len(query.action) > 64:
+        raise ValidationError("at most 64 characters", field="action")
     count = max(0, min(int(count), MAX_PAGE))
     where = _where_officer(actor)
     if not where:
@@ -128,12 +137,13 @@ def search_trail(
         total, rows = store.search_events(
             session, where, patient_id=query.patient_id, username=query.username,
             professional_id=query.professional_id, start=query.start, end=query.end,
-            offset=offset, limit=count,
+            action=query.action, outcome=query.outcome, offset=offset, limit=count,
         )  # fmt: skip
         events = _events(session, rows, where)
         criteria = {
             "patient": query.patient_id, "agent": query.username,
-            "practitioner": query.professional_id,
+            "practitioner": query.professional_id, "action": query.action,
+            "outcome": query.outcome,
             "start": query.start.isoformat() if query.start else None,
             "end": query.end.isoformat() if query.end else None,
         }  # fmt: skip

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hygie.access import activity, audit
 from hygie.access.actor import Actor
 from hygie.access.alerts import AlertLine, _concerns, _officer_scope
-from hygie.access.audit_search import MAX_PAGE, TrailPage, TrailQuery, _events
+from hygie.access.audit_search import TrailPage, TrailQuery, search_trail
 from hygie.access.gateway import AccessDenied, audit_entry, record_refusal
 from hygie.access.history import HistoryLine, _may_audit, pending_reviews
 from hygie.access.scope import gate_transaction
@@ -27,12 +27,10 @@ from hygie.db import Database
 from hygie.errors import NotFoundError, ValidationError
 from hygie.kit.checks import check_id
 from hygie.kit.time import PARIS
-from hygie.models import AuditEvent, Establishment, Habilitation, Patient, SecurityAlert, User
+from hygie.models import Establishment, Habilitation, Patient, SecurityAlert, User
 from hygie.storage import access as access_store
 from hygie.storage import staff as staff_store
-from hygie.storage import trail_search
 
-OUTCOMES = ("allowed", "denied", "failed", "contained")
 NOT_OFFICER = "only a security officer reads the security console"
 
 
@@ -55,12 +53,7 @@ class LockedAccount:
     locked_reason: str | None
 
 
-@dataclass(frozen=True)
-class ConsoleQuery(TrailQuery):
-    """The trail search, narrowed by action and outcome as well."""
-
-    action: str | None = None
-    outcome: str | None = None
+ConsoleQuery = TrailQuery  # the console's search is the audit search
 
 
 @dataclass(frozen=True)
@@ -193,66 +186,18 @@ def locked_accounts(db: Database, actor: Actor) -> list[LockedAccount]:
     return found
 
 
-def _narrowed(query: ConsoleQuery, where: frozenset[int]) -> list[ColumnElement[bool]]:
-    # The officer's visibility and the usual criteria are the audit search's own.
-    conditions = trail_search._conditions(
-        sorted(where), patient_id=query.patient_id, username=query.username,
-        professional_id=query.professional_id, start=query.start, end=query.end,
-    )  # fmt: skip
-    if query.action is not None:
-        conditions.append(AuditEvent.action == query.action)
-    if query.outcome is not None:
-        conditions.append(AuditEvent.outcome == query.outcome)
-    return conditions
-
-
 def search_events(
-    db: Database, actor: Actor, query: ConsoleQuery, *, offset: int = 0, count: int = 20
+    db: Database, actor: Actor, query: TrailQuery, *, offset: int = 0, count: int = 20
 ) -> TrailPage:
-    """The audit search (:func:`hygie.access.audit_search.search_trail`) narrowed by
-    action and outcome as well; recorded as ``audit.search`` with its criteria."""
-    if query.outcome is not None and query.outcome not in OUTCOMES:
-        raise ValidationError(f"one of {', '.join(OUTCOMES)}", field="outcome")
-    if query.action is not None and len(query.action) > 64:
-        raise ValidationError("at most 64 characters", field="action")
-    if query.patient_id is not None:
-        check_id(query.patient_id, field="patient")
-    if query.start and query.end and query.end <= query.start:
-        raise ValidationError("the period ends before it starts", field="end")
-    if offset < 0:
-        raise ValidationError("cannot be negative", field="offset")
-    count = max(0, min(int(count), MAX_PAGE))
-    where = frozenset(e for e in actor.establishments if _may_audit(actor, frozenset({e})))
-    if not where:
-        _officer(db, actor, "audit.search")
-    with gate_transaction(db, where) as session:
-        conditions = _narrowed(query, where)
-        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
-        rows = session.execute(
-            trail_search._select(conditions)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .offset(offset)
-            .limit(count)
-        ).all()
-        events = _events(session, rows, where)
-        criteria = {
-            "patient": query.patient_id, "agent": query.username,
-            "practitioner": query.professional_id, "action": query.action,
-            "outcome": query.outcome,
-            "start": query.start.isoformat() if query.start else None,
-            "end": query.end.isoformat() if query.end else None,
-        }  # fmt: skip
-        audit.record(
-            session,
-            audit_entry(
-                actor, scope=where, action="audit.search", outcome="allowed", level="summary",
-                patient_ids=sorted({p for e in events for p in e.patient_ids}),
-                categories=["audit"], record_count=len(events),
-                details={"criteria": {k: v for k, v in criteria.items() if v is not None},
-                         "offset": offset, "count": count, "total": total or 0},
-            ),
-        )  # fmt: skip
-    return TrailPage(total=total or 0, offset=offset, events=events)
+    """The audit search (:func:`hygie.access.audit_search.search_trail`, recorded as
+    ``audit.search`` with its criteria), with the console's field for a period that ends
+    before it starts (its end)."""
+    try:
+        return search_trail(db, actor, query, offset=offset, count=count)
+    except ValidationError as exc:
+        if exc.field == "date":
+            raise ValidationError(exc.message, field="end") from None
+        raise
 
 
 def _lines(session: Session, patient_id: int) -> list[HistoryLine]:

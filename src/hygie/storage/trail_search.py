@@ -34,8 +34,14 @@ def _conditions(
     professional_id: int | None,
     start: datetime | None,
     end: datetime | None,
+    action: str | None = None,
+    outcome: str | None = None,
 ) -> list[ColumnElement[bool]]:
     conditions = [_visible(establishments)]
+    if action is not None:
+        conditions.append(AuditEvent.action == action)
+    if outcome is not None:
+        conditions.append(AuditEvent.outcome == outcome)
     if patient_id is not None:
         conditions.append(
             exists().where(
@@ -76,6 +82,8 @@ def search_events(
     professional_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
     offset: int,
     limit: int,
 ) -> tuple[int, Sequence[Any]]:
@@ -83,7 +91,7 @@ def search_events(
     rows of (event, account display name, account professional id)."""
     conditions = _conditions(
         sorted(establishments), patient_id=patient_id, username=username,
-        professional_id=professional_id, start=start, end=end,
+        professional_id=professional_id, start=start, end=end, action=action, outcome=outcome,
     )  # fmt: skip
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
     rows = session.execute(

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hygie.access import alerts, console_views, directory, exports, history
-from hygie.access.console_views import OUTCOMES, ConsoleQuery
+from hygie.access.audit_search import OUTCOMES
+from hygie.access.console_views import ConsoleQuery
 from hygie.access.gateway import AccessDenied
 from hygie.errors import ConflictError, HygieError, ValidationError
 from hygie.kit import plots
