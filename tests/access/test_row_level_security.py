@@ -332,6 +332,7 @@ PLAIN_SESSIONS_ALLOWED = {
     "maintenance": "the trail and the organisation; bulk work runs on system_database()",
     "accounts": "accounts and establishments only",
     "containment": "decoy ids and norms only, for accesses on the direct connections",
+    "demo": "the trail and the demo accounts' credentials only",
 }
 
 

@@ -21,7 +21,6 @@ Patient data is decided and recorded as the other reads are:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,34 +35,31 @@ from hygie.access.gateway import (
     audit_entry,
     decide_categories,
     record_refusal,
-    summaries,
 )
-from hygie.access.policy import Action, Category, Decision, decide
+from hygie.access.policy import Action, Category, Decision
 from hygie.access.scope import gate_transaction
+from hygie.access.view_common import (
+    Physician,
+    establishments_allowing,
+    physicians_in,
+    professional_name,
+    summary_of,
+)
 from hygie.db import Database
 from hygie.errors import NotFoundError, ValidationError
 from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.time import local_date, paris_midnight
-from hygie.models import Appointment, Patient, PatientRegistration, Role
-from hygie.storage import access as access_store
-from hygie.storage import common
+from hygie.models import Appointment, PatientRegistration
 from hygie.storage import lists as lists_store
 
-# An establishment's habilitations read at once to name its physicians (a clinic has a few
-# hundred accounts at most).
-MAX_HABILITATIONS = 5000
 # A week of a practitioner, or a day of a clinic: more than any real agenda holds.
 MAX_APPOINTMENTS = 1000
 MAX_DAYS = 7
 LIST_CATEGORIES = (Category.IDENTITY, Category.APPOINTMENTS)
 
 
-@dataclass(frozen=True)
-class Practitioner:
-    id: int  # the professional's id (an appointment's practitioner_id)
-    name: str
-    establishment_ids: tuple[int, ...]
+Practitioner = Physician  # who an agenda belongs to
 
 
 @dataclass(frozen=True)
@@ -88,38 +84,12 @@ class BookingOffer:
     practitioners: list[Practitioner] = field(default_factory=list)
 
 
-def _may(actor: Actor, action: Action, categories: Iterable[Category]) -> frozenset[int]:
-    """The actor's establishments where one role may ``action`` every one of ``categories``."""
-    wanted = tuple(categories)
-    return frozenset(
-        est for est, roles in actor.roles.items()
-        if any(all(decide(role=r.value, action=action.value, category=c.value, in_scope=True,
-                          care_relationship=None, break_glass=False).allowed for c in wanted)
-               for r in roles)
-    )  # fmt: skip
-
-
-def _physicians(session: Session, establishments: Iterable[int], today: date) -> list[Practitioner]:
-    """Physicians holding a habilitation valid today in ``establishments``, by name."""
-    where: dict[int, set[int]] = {}
-    for est in establishments:
-        _total, rows = lists_store.habilitations(
-            session, establishment_id=est, limit=MAX_HABILITATIONS
-        )
-        for h, u in rows:
-            if h.role == Role.PHYSICIAN and u.active and h.valid_on(today) and u.professional_id:
-                where.setdefault(u.professional_id, set()).add(est)
-    people = [p for p in (lists_store.professional(session, i) for i in where) if p is not None]
-    people.sort(key=lambda p: (p.family_name, p.given_name, p.id))
-    return [Practitioner(p.id, p.display_name, tuple(sorted(where[p.id]))) for p in people]
-
-
 def practitioners(db: Database, actor: Actor, *, today: date | None = None) -> list[Practitioner]:
     """The physicians of the actor's establishments where their roles may read appointments."""
-    where = _may(actor, Action.READ, [Category.APPOINTMENTS])
+    where = establishments_allowing(actor, Action.READ, [Category.APPOINTMENTS])
     day = today or local_date(clock.now())
     with gate_transaction(db, frozenset()) as session:  # no patient row is needed
-        return _physicians(session, where, day)
+        return physicians_in(session, where, day)
 
 
 def _period(start: date, end: date) -> None:
@@ -145,7 +115,7 @@ def agenda(
     _period(start, end)
     if practitioner_id is not None:
         check_id(practitioner_id, field="practitioner_id")
-    scope = _may(actor, Action.READ, LIST_CATEGORIES)
+    scope = establishments_allowing(actor, Action.READ, LIST_CATEGORIES)
     criteria: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat()}
     if practitioner_id is not None:
         criteria["practitioner_id"] = practitioner_id
@@ -170,31 +140,16 @@ def agenda(
     return found
 
 
-def _summary(session: Session, patient_id: int, scope: frozenset[int]) -> PatientSummary:
-    patient = common.get(session, Patient, patient_id, what="patient", field="patient_id")
-    ests = access_store.establishments_of(session, patient_id) & scope
-    return summaries([(patient, ests)])[0]
-
-
-def _name(session: Session, professional_id: int, names: dict[int, str]) -> str:
-    if professional_id not in names:
-        person = lists_store.professional(session, professional_id)
-        names[professional_id] = (
-            person.display_name if person is not None else f"#{professional_id}"
-        )
-    return names[professional_id]
-
-
 def _booking(
     session: Session, a: Appointment, scope: frozenset[int], names: dict[int, str],
     with_reason: bool,
 ) -> Booking:  # fmt: skip
     file = session.get(PatientRegistration, (a.patient_id, a.establishment_id))
     return Booking(
-        id=a.id, patient=_summary(session, a.patient_id, scope),
+        id=a.id, patient=summary_of(session, a.patient_id, scope),
         file_number=file.ipp if file is not None else None, start_at=a.start_at,
         duration_min=a.duration_min, status=a.status.value, practitioner_id=a.practitioner_id,
-        practitioner=_name(session, a.practitioner_id, names),
+        practitioner=professional_name(session, a.practitioner_id, names),
         establishment_id=a.establishment_id, reason=a.reason if with_reason else None,
     )  # fmt: skip
 
@@ -223,13 +178,13 @@ def booking(
         )  # fmt: skip
         if refused is None:
             where = (
-                _may(actor, Action.WRITE, [Category.APPOINTMENTS])
-                & _may(actor, Action.READ, [Category.IDENTITY])
+                establishments_allowing(actor, Action.WRITE, [Category.APPOINTMENTS])
+                & establishments_allowing(actor, Action.READ, [Category.IDENTITY])
                 & ests
             )
             found = BookingOffer(
-                patient=_summary(session, patient_id, where),
-                practitioners=_physicians(session, where, today),
+                patient=summary_of(session, patient_id, where),
+                practitioners=physicians_in(session, where, today),
             )
             audit.record(
                 session,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
@@ -36,25 +36,26 @@ from hygie.access.gateway import (
     audit_entry,
     decide_categories,
     record_refusal,
-    summaries,
 )
-from hygie.access.policy import Action, Category, Decision, decide
+from hygie.access.policy import Action, Category, Decision
 from hygie.access.scope import gate_transaction
+from hygie.access.view_common import (
+    Physician,
+    establishments_allowing,
+    physicians_in,
+    professional_name,
+    summary_of,
+)
 from hygie.db import Database
 from hygie.errors import NotFoundError
 from hygie.kit import clock
 from hygie.kit.checks import check_id
 from hygie.kit.time import local_date
-from hygie.models import Department, Encounter, Movement, Patient, Role
-from hygie.storage import access as access_store
+from hygie.models import Department, Encounter, Movement
 from hygie.storage import care as care_store
 from hygie.storage import common
-from hygie.storage import lists as lists_store
 from hygie.storage import organisation as organisation_store
 
-# An establishment's habilitations read at once to name its physicians (a clinic has a few
-# hundred accounts at most).
-MAX_HABILITATIONS = 5000
 WARD_CATEGORIES = (Category.IDENTITY, Category.STAYS)
 
 
@@ -67,12 +68,6 @@ class Unit:
     code: str
     name: str
     beds: int
-
-
-@dataclass(frozen=True)
-class Physician:
-    id: int  # the professional's id (a stay's responsible_id)
-    name: str
 
 
 @dataclass(frozen=True)
@@ -119,17 +114,6 @@ class Admission:
     physicians: dict[int, list[Physician]]  # by establishment
 
 
-def _may(actor: Actor, action: Action, categories: Iterable[Category]) -> frozenset[int]:
-    """The actor's establishments where one role may ``action`` every one of ``categories``."""
-    wanted = tuple(categories)
-    return frozenset(
-        est for est, roles in actor.roles.items()
-        if any(all(decide(role=r.value, action=action.value, category=c.value, in_scope=True,
-                          care_relationship=None, break_glass=False).allowed for c in wanted)
-               for r in roles)
-    )  # fmt: skip
-
-
 def _unit(d: Department) -> Unit:
     return Unit(d.id, d.establishment_id, d.code, d.name, d.beds or 0)
 
@@ -143,34 +127,9 @@ def _units_in(session: Session, establishments: Iterable[int]) -> list[Unit]:
 
 def units(db: Database, actor: Actor) -> list[Unit]:
     """The units of the actor's establishments where their roles may read stays."""
-    where = _may(actor, Action.READ, [Category.STAYS])
+    where = establishments_allowing(actor, Action.READ, [Category.STAYS])
     with gate_transaction(db, frozenset()) as session:  # no patient row is needed
         return _units_in(session, where)
-
-
-def _physicians(session: Session, establishment_id: int, today: date) -> list[Physician]:
-    """Physicians holding a habilitation valid today in the establishment, by name."""
-    _total, rows = lists_store.habilitations(
-        session, establishment_id=establishment_id, limit=MAX_HABILITATIONS
-    )
-    ids = {
-        u.professional_id for h, u in rows
-        if h.role == Role.PHYSICIAN and u.active and h.valid_on(today) and u.professional_id
-    }  # fmt: skip
-    people = [p for p in (lists_store.professional(session, i) for i in ids) if p is not None]
-    people.sort(key=lambda p: (p.family_name, p.given_name, p.id))
-    return [Physician(p.id, p.display_name) for p in people]
-
-
-def _summary(session: Session, patient_id: int, scope: frozenset[int]) -> PatientSummary:
-    patient = common.get(session, Patient, patient_id, what="patient", field="patient_id")
-    ests = access_store.establishments_of(session, patient_id) & scope
-    return summaries([(patient, ests)])[0]
-
-
-def _name(session: Session, professional_id: int) -> str:
-    person = lists_store.professional(session, professional_id)
-    return person.display_name if person is not None else f"#{professional_id}"
 
 
 def ward(db: Database, actor: Actor, department_id: int) -> Ward:
@@ -181,7 +140,7 @@ def ward(db: Database, actor: Actor, department_id: int) -> Ward:
     with gate_transaction(db, frozenset()) as session:
         dept = session.get(Department, department_id)
         unit = _unit(dept) if dept is not None else None
-    may = _may(actor, Action.READ, WARD_CATEGORIES)
+    may = establishments_allowing(actor, Action.READ, WARD_CATEGORIES)
     if unit is None or unit.establishment_id not in actor.establishments:
         record_refusal(db, actor, action=action, patient_ids=[], categories=["stays"],
                        reason=f"no unit #{department_id} in your establishments")  # fmt: skip
@@ -210,9 +169,9 @@ def _resident(
     session: Session, movement: Movement, stay: Encounter, scope: frozenset[int]
 ) -> Resident:
     return Resident(
-        stay_id=stay.id, patient=_summary(session, stay.patient_id, scope), kind=stay.kind.value,
+        stay_id=stay.id, patient=summary_of(session, stay.patient_id, scope), kind=stay.kind.value,
         admitted_at=stay.start_at, in_unit_since=movement.start_at, bed=movement.bed,
-        responsible_id=stay.responsible_id, responsible=_name(session, stay.responsible_id),
+        responsible_id=stay.responsible_id, responsible=professional_name(session, stay.responsible_id),
     )  # fmt: skip
 
 
@@ -264,7 +223,7 @@ def current_stay(db: Database, actor: Actor, encounter_id: int) -> StayView:
 
 def _stay_view(session: Session, stay: Encounter) -> StayView:
     scope = frozenset({stay.establishment_id})
-    summary = _summary(session, stay.patient_id, scope)
+    summary = summary_of(session, stay.patient_id, scope)
     movement = care_store.current_movement(session, stay.id)
     dept = common.get(session, Department, stay.department_id, what="department")
     return StayView(
@@ -272,7 +231,7 @@ def _stay_view(session: Session, stay: Encounter) -> StayView:
         admitted_at=stay.start_at, unit=_unit(dept),
         in_unit_since=movement.start_at if movement is not None else None,
         bed=movement.bed if movement is not None else None,
-        responsible=_name(session, stay.responsible_id),
+        responsible=professional_name(session, stay.responsible_id),
         units=_units_in(session, scope),
     )  # fmt: skip
 
@@ -298,13 +257,13 @@ def admission(
             (d for d in (reads[Category.IDENTITY], writes[Category.STAYS]) if not d.allowed), None
         )
         if refused is None:
-            where = _may(actor, Action.WRITE, [Category.STAYS]) & _may(
-                actor, Action.READ, [Category.IDENTITY]
-            )
+            where = establishments_allowing(
+                actor, Action.WRITE, [Category.STAYS]
+            ) & establishments_allowing(actor, Action.READ, [Category.IDENTITY])
             found = Admission(
-                patient=_summary(session, patient_id, where),
+                patient=summary_of(session, patient_id, where),
                 units=_units_in(session, where),
-                physicians={est: _physicians(session, est, today) for est in sorted(where)},
+                physicians={est: physicians_in(session, [est], today) for est in sorted(where)},
             )
             audit.record(
                 session,
