@@ -89,3 +89,12 @@ def test_a_form_without_the_session_token_is_refused(db: Database) -> None:
     with pytest.raises(AuthenticationFailed):
         first_sign_in.finish(db, cookie_value=cookie, code=totp.code_at(pending.secret, NOW),
                              csrf_token="forged", client=CLIENT, now=NOW)  # fmt: skip
+
+
+def test_an_older_enrolment_session_never_sees_the_newer_secret(db: Database) -> None:
+    account = make_account(db, enrol=False)
+    first = _begin(db, account.username)  # someone else who has the password
+    second = _begin(db, account.username)  # the holder
+    with pytest.raises(AuthenticationFailed):
+        first_sign_in.pending(db, cookie_value=first, now=NOW)
+    assert first_sign_in.pending(db, cookie_value=second, now=NOW).secret

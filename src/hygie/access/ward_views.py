@@ -194,7 +194,9 @@ def current_stay(db: Database, actor: Actor, encounter_id: int) -> StayView:
     refused: tuple[int, Decision] | None = None
     with gate_transaction(db, actor.establishments) as session:
         stay = session.get(Encounter, encounter_id)
-        if stay is None:
+        # A stay of an establishment where the actor holds nothing does not exist for them
+        # (row-level security hides it on PostgreSQL; this says the same everywhere).
+        if stay is None or stay.establishment_id not in actor.establishments:
             view = None
         else:
             decisions, _ests = decide_categories(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hygie.auth import sessions, throttle, totp, trail
@@ -64,11 +64,27 @@ def start(db: Database, *, username: str, password: str, client: Client, now: da
             user_agent=client.user_agent, now=now, how=how,
         )  # fmt: skip
         start_enrolment(session, user=user, now=now, how=how)
+        # Only the newest enrolment session may see the secret just drawn: an older one
+        # (someone else who had the password) is ended.
+        _end_pending_sessions(session, user, now, how, client)
         new = sessions.create_session(
             session, user=user, now=now, ip=client.ip, user_agent=client.user_agent,
             mfa_at=None, how=how,
         )  # fmt: skip
     return Begun(new.cookie_value)
+
+
+def _end_pending_sessions(session: Session, user: User, now: datetime, how: str,
+                          client: Client, keep: int | None = None) -> None:  # fmt: skip
+    for row in session.scalars(
+        select(WebSession).where(
+            WebSession.user_id == user.id, WebSession.mfa_at.is_(None),
+            WebSession.revoked_at.is_(None),
+        )
+    ):  # fmt: skip
+        if row.id != keep:
+            sessions.revoke_session(session, row=row, reason="superseded enrolment", now=now,
+                                    how=how, ip=client.ip, user_agent=client.user_agent)  # fmt: skip
 
 
 def _enrolling(
@@ -127,6 +143,7 @@ def finish(db: Database, *, cookie_value: str, code: str, csrf_token: str | None
             session, row=row, reason="enrolment finished", now=now, how=how, ip=client.ip,
             user_agent=client.user_agent,
         )  # fmt: skip
+        _end_pending_sessions(session, user, now, how, client)
         new = sessions.create_session(
             session, user=user, now=now, ip=client.ip, user_agent=client.user_agent,
             mfa_at=now, how=how,

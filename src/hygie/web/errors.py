@@ -22,6 +22,7 @@ from hygie.access.containment import Contained, containment_headers
 from hygie.access.gateway import AccessDenied
 from hygie.auth.errors import AuthenticationFailed
 from hygie.errors import ConflictError, HygieError, NotFoundError, ValidationError
+from hygie.web.forms import OUT_OF_RANGE
 from hygie.web.render import page
 from hygie.web.session import SignInNeeded
 
@@ -35,7 +36,7 @@ def is_page(request: Request) -> bool:
 
 
 def to_sign_in(request: Request, back: str) -> Response:
-    target = f"/login?next={quote(back, safe='/?=&')}"
+    target = f"/login?next={quote(back, safe='/')}"
     if request.headers.get("hx-request") == "true":
         # HTMX swaps answers into the page: ask it to leave the page instead.
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -99,6 +100,14 @@ def install(app: FastAPI) -> None:
         return error_page(
             request, 404, "Page introuvable : l'adresse est incomplète ou incorrecte."
         )
+
+    @app.exception_handler(OverflowError)
+    async def on_overflow(request: Request, exc: OverflowError) -> Response:
+        # A date at the edge of the calendar (year 1, year 9999) in a page's address or
+        # form overflows the time-zone arithmetic: it is bad input, not a server fault.
+        if not is_page(request):
+            return await _answer(app.exception_handlers[Exception], request, exc)
+        return error_page(request, 422, OUT_OF_RANGE)
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> Response:

@@ -17,12 +17,15 @@ from fastapi import Depends, Request
 from hygie.errors import HygieError
 from hygie.web.labels import N_
 
-MAX_FIELD = 10_000  # characters; the longest field (a note) is capped lower by the service
+MAX_FIELD = 20_000  # characters: the longest field (a note); longer is refused, never cut
 REQUIRED = N_("Ce champ est obligatoire.")
 BAD_DAY = N_("Date attendue au format JJ/MM/AAAA.")
 BAD_TIME = N_("Heure attendue au format HH:MM.")
 BAD_NUMBER = N_("Nombre entier attendu.")
 TOO_LONG = N_("Texte trop long.")
+OUT_OF_RANGE = N_("Date hors des limites (1900 à 2200).")
+# Dates a hospital record can hold; beyond them time-zone arithmetic overflows.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)
 
 
 @dataclass
@@ -66,9 +69,13 @@ class FormState:
             return None
         for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(value, pattern).replace(tzinfo=UTC).date()
+                day = datetime.strptime(value, pattern).replace(tzinfo=UTC).date()
             except ValueError:
                 continue
+            if not FIRST_DAY <= day <= LAST_DAY:
+                self.fail(name, OUT_OF_RANGE)
+                return None
+            return day
         self.fail(name, BAD_DAY)
         return None
 
@@ -108,12 +115,19 @@ async def read_form(request: Request, *, skip: tuple[str, ...] = ("csrf",)) -> F
     form = await request.form()
     values: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
+    too_long: list[str] = []
     for name, value in form.multi_items():
         if name in skip or not isinstance(value, str):
             continue
-        lists.setdefault(name, []).append(value.strip()[:MAX_FIELD])
-        values.setdefault(name, value.strip()[:MAX_FIELD])
-    return FormState(values=values, lists=lists)
+        text = value.strip()
+        if len(text) > MAX_FIELD:
+            too_long.append(name)
+        lists.setdefault(name, []).append(text)
+        values.setdefault(name, text)
+    found = FormState(values=values, lists=lists)
+    for name in too_long:
+        found.fail(name, TOO_LONG)
+    return found
 
 
 # A route's submitted form as a dependency: the route itself stays a plain function, run

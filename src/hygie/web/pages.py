@@ -8,7 +8,7 @@ only)."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import segno
 from fastapi import APIRouter, Form, Request
@@ -18,17 +18,40 @@ from markupsafe import Markup
 from hygie.api.deps import COOKIE_NAME, Db, From, Now
 from hygie.api.session_routes import clear_session_cookie, set_session_cookie
 from hygie.auth import callers, first_sign_in, self_service
+from hygie.auth.callers import CsrfRefused
 from hygie.auth.errors import SIGN_IN_BLOCKED, AuthenticationFailed
 from hygie.web import i18n
+from hygie.web.errors import error_page
+from hygie.web.labels import N_
 from hygie.web.render import page
 from hygie.web.session import HOW, Viewer
 
 router = APIRouter(include_in_schema=False)
 
 
+FORGED = N_("Formulaire refusé : il ne vient pas de cette page. Réessayez depuis Hygie.")
+
+
+def _other_site(request: Request) -> bool:
+    """A form posted from another site (the browser says so in Origin): refused for the
+    sign-in forms, which carry no session token yet (login CSRF)."""
+    # Browsers say where a form comes from in Sec-Fetch-Site; with our Referrer-Policy
+    # (no-referrer) their Origin is "null", so it only counts when it names a site.
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return False
+    return urlsplit(origin).netloc != request.url.netloc
+
+
 def _next(value: str | None) -> str:
     """A path of this site to go back to (never another site: no scheme, no //)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if (
+        not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):  # fmt: skip
+        # Browsers drop tabs and newlines from a URL: "/\t/evil" would become "//evil".
         return "/"
     return value
 
@@ -50,6 +73,8 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     back = _next(next)
+    if _other_site(request):
+        return error_page(request, 403, FORGED)
     name, code = username.strip(), totp.strip()
     try:
         if code:
@@ -111,6 +136,8 @@ def enrol(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     back = _next(next)
+    if _other_site(request):
+        return error_page(request, 403, FORGED)
     cookie = request.cookies.get(COOKIE_NAME) or ""
     try:
         done = first_sign_in.finish(db, cookie_value=cookie, code=totp, csrf_token=csrf,
@@ -158,8 +185,12 @@ def sign_out(request: Request, db: Db, at: Now, origin: From,
                 db, cookie, csrf_token=csrf, needs_csrf=True, client=origin, now=at, how=HOW,
                 request_line="POST /logout",
             )  # fmt: skip
+        except CsrfRefused:
+            # A live session and a form without its token: another site's forgery (it is
+            # recorded); the session stays.
+            return error_page(request, 403, FORGED)
         except AuthenticationFailed:
-            caller = None  # already over, or a forged form: the cookie goes either way
+            caller = None  # the session is already over: the cookie goes
         if caller is not None:
             self_service.sign_out(db, caller, client=origin, now=at, how=HOW)
     answer = RedirectResponse("/login", status_code=303)

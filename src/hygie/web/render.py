@@ -54,6 +54,10 @@ def environment(language: str = i18n.DEFAULT) -> Environment:
     env.filters["day"] = _day
     # A code (a role, a status, a kind) as the page says it, in the page's language.
     env.filters["label"] = lambda code: catalogue.gettext(label(code))
+    # A message that is a value, not a literal (a form's error, a service's refusal):
+    # translated if the catalogue knows it, and escaped like any value (``_()`` returns
+    # Markup and %-formats, which is for the templates' own literals only).
+    env.filters["t"] = lambda text: catalogue.gettext(str(text)) if text else ""
     env.filters["action"] = lambda code: catalogue.gettext(action_label(code))
     env.globals["lang"] = language
     return env
