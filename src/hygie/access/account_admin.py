@@ -215,9 +215,12 @@ def end_habilitation(
     target = _visible(db, actor, username, action)
     with gate_transaction(db, actor.establishments) as session:
         hab = session.get(Habilitation, habilitation_id, with_for_update=True)
-        if hab is None or hab.user_id != target:
-            raise NotFoundError("no such habilitation for this account", field="habilitation_id")
-        where = frozenset({hab.establishment_id})
+        where = (
+            frozenset({hab.establishment_id}) if hab is not None and hab.user_id == target else None
+        )
+    if where is None:  # a probe for someone else's habilitation is recorded too
+        _refuse(db, actor, action, f"no habilitation #{habilitation_id} of this account")
+        raise NotFoundError("no such habilitation for this account", field="habilitation_id")
     if not accounts.may_manage(actor, Action.WRITE, where):
         _refuse(db, actor, action, "no role allowed to manage accounts in that establishment")
         raise AccessDenied("your roles do not allow managing accounts in that establishment")
