@@ -12,19 +12,17 @@ still decides on submit)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import partial
 from operator import itemgetter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hygie.access import chart_views, gateway
 from hygie.access.chart_views import ChartPage
 from hygie.access.policy import CLINICAL, PERMISSIONS, Action, Category
 from hygie.errors import ValidationError
-from hygie.web.forms import FormState, read_form, state
+from hygie.web.forms import FormState, Submitted, state
 from hygie.web.labels import N_
 from hygie.web.render import page
 from hygie.web.session import Editor, User, Viewer
@@ -183,23 +181,20 @@ def chart_page(request: Request, patient_id: PatientId, user: Viewer) -> Respons
 
 
 @router.post("/patients/{patient_id}/break-glass")
-async def break_glass(request: Request, patient_id: PatientId, user: Editor) -> Response:
-    form = await read_form(request)
+def break_glass(request: Request, patient_id: PatientId, user: Editor, form: Submitted) -> Response:
     form.require("reason_code", "reason_text")
     code = form.get("reason_code")
     if code and code not in REASONS:
         form.fail("reason_code", GLASS_MESSAGES["reason_code"])
     if form.ok:
         try:
-            await run_in_threadpool(
-                partial(gateway.break_glass, user.db, user.actor, patient_id=patient_id,
-                        reason_code=code, reason_text=form.get("reason_text")),
-            )  # fmt: skip
+            gateway.break_glass(user.db, user.actor, patient_id=patient_id, reason_code=code,
+                                reason_text=form.get("reason_text"))  # fmt: skip
         except ValidationError as refused:
             # Said in the user's words next to its field; the gate's own words otherwise.
             name = refused.field if refused.field in GLASS_MESSAGES else ""
             form.fail(name or "", GLASS_MESSAGES.get(name or "", refused.message))
         else:
             return RedirectResponse(f"/patients/{patient_id}", status_code=303)
-    found = await run_in_threadpool(chart_views.chart_page, user.db, user.actor, patient_id)
+    found = chart_views.chart_page(user.db, user.actor, patient_id)
     return _render(request, user, found, form, status=422)

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hygie import reference
 from hygie.access import clinical_views, writes
@@ -25,7 +24,7 @@ from hygie.access.clinical_views import EntryForm
 from hygie.access.gateway import AccessDenied
 from hygie.errors import ConflictError, HygieError, ValidationError
 from hygie.web import i18n
-from hygie.web.forms import REQUIRED, TOO_LONG, FormState, read_form, state
+from hygie.web.forms import REQUIRED, TOO_LONG, FormState, Submitted, state
 from hygie.web.labels import N_, label
 from hygie.web.render import language_of, page
 from hygie.web.session import Editor, User, Viewer
@@ -209,10 +208,6 @@ def _submit(request: Request, user: User, patient_id: int, kind: str, form: Form
     return _show(request, user, kind, patient, form, status=status, refusal=refusal, **extra)
 
 
-async def _posted(request: Request) -> FormState:
-    return await read_form(request)
-
-
 # --- allergy ------------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/allergies/new")
 def allergy_form(request: Request, user: Viewer, patient_id: PatientId) -> Response:
@@ -221,8 +216,9 @@ def allergy_form(request: Request, user: Viewer, patient_id: PatientId) -> Respo
 
 
 @router.post("/patients/{patient_id}/allergies/new")
-async def allergy_submit(request: Request, user: Editor, patient_id: PatientId) -> Response:
-    form = await _posted(request)
+def allergy_submit(
+    request: Request, user: Editor, patient_id: PatientId, form: Submitted
+) -> Response:
 
     def write(f: FormState, place: int | None) -> None:
         drug = reference.drugs().get(f.get("drug_code"))
@@ -237,7 +233,7 @@ async def allergy_submit(request: Request, user: Editor, patient_id: PatientId) 
     if not form.get("substance") and not form.get("drug_code"):
         form.fail("substance", REQUIRED)
     form.require("reaction", "severity")
-    return await run_in_threadpool(_submit, request, user, patient_id, "allergy", form, write)
+    return _submit(request, user, patient_id, "allergy", form, write)
 
 
 # --- condition ----------------------------------------------------------------------------
@@ -248,8 +244,9 @@ def condition_form(request: Request, user: Viewer, patient_id: PatientId) -> Res
 
 
 @router.post("/patients/{patient_id}/conditions/new")
-async def condition_submit(request: Request, user: Editor, patient_id: PatientId) -> Response:
-    form = await _posted(request)
+def condition_submit(
+    request: Request, user: Editor, patient_id: PatientId, form: Submitted
+) -> Response:
     form.require("code")
     onset = form.day("onset_date")
 
@@ -259,7 +256,7 @@ async def condition_submit(request: Request, user: Editor, patient_id: PatientId
             code=f.get("code"), onset_date=onset, status=f.get("status") or "active",
         )  # fmt: skip
 
-    return await run_in_threadpool(_submit, request, user, patient_id, "condition", form, write)
+    return _submit(request, user, patient_id, "condition", form, write)
 
 
 # --- note ---------------------------------------------------------------------------------
@@ -270,8 +267,7 @@ def note_form(request: Request, user: Viewer, patient_id: PatientId) -> Response
 
 
 @router.post("/patients/{patient_id}/notes/new")
-async def note_submit(request: Request, user: Editor, patient_id: PatientId) -> Response:
-    form = await _posted(request)
+def note_submit(request: Request, user: Editor, patient_id: PatientId, form: Submitted) -> Response:
     form.require("kind")
     form.text("text", required=True, limit=20_000)
 
@@ -281,7 +277,7 @@ async def note_submit(request: Request, user: Editor, patient_id: PatientId) -> 
             kind=f.get("kind"), text=f.get("text"),
         )  # fmt: skip
 
-    return await run_in_threadpool(_submit, request, user, patient_id, "note", form, write)
+    return _submit(request, user, patient_id, "note", form, write)
 
 
 # --- prescription -------------------------------------------------------------------------
@@ -292,8 +288,9 @@ def prescription_form(request: Request, user: Viewer, patient_id: PatientId) -> 
 
 
 @router.post("/patients/{patient_id}/prescriptions/new")
-async def prescription_submit(request: Request, user: Editor, patient_id: PatientId) -> Response:
-    form = await _posted(request)
+def prescription_submit(
+    request: Request, user: Editor, patient_id: PatientId, form: Submitted
+) -> Response:
     form.require("drug_code", "dose", "frequency")
     days = form.number("duration_days", required=True, low=1, high=365)
     if form.get("duration_days") and days is None:
@@ -317,7 +314,7 @@ async def prescription_submit(request: Request, user: Editor, patient_id: Patien
             f.fail("allergy_override_reason", REQUIRED)
         return {"conflicts": found, "drug": reference.drugs().get(f.get("drug_code"))}
 
-    return await run_in_threadpool(_submit, request, user, patient_id, "prescription", form,
+    return _submit(request, user, patient_id, "prescription", form,
                                    write, on_conflict=warn)  # fmt: skip
 
 
@@ -331,8 +328,9 @@ def death_form(request: Request, user: Viewer, patient_id: PatientId) -> Respons
 
 
 @router.post("/patients/{patient_id}/death")
-async def death_submit(request: Request, user: Editor, patient_id: PatientId) -> Response:
-    form = await _posted(request)
+def death_submit(
+    request: Request, user: Editor, patient_id: PatientId, form: Submitted
+) -> Response:
     day = form.day("died_on", required=True)
     at = form.clock("died_time", required=True)
     form.require("place")
@@ -350,7 +348,7 @@ async def death_submit(request: Request, user: Editor, patient_id: PatientId) ->
         f.fail("", ALREADY_DEAD)
         return {"done": True}
 
-    return await run_in_threadpool(
-        _submit, request, user, patient_id, "death", form, write,
+    return _submit(
+        request, user, patient_id, "death", form, write,
         fields={"died_at": "died_on"}, on_conflict=already, per_file=False,
     )  # fmt: skip

@@ -14,14 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hygie.access import ward_views, writes
 from hygie.access.containment import Contained
 from hygie.access.gateway import AccessDenied
 from hygie.errors import ConflictError, HygieError
 from hygie.web.errors import error_page
-from hygie.web.forms import FormState, read_form, state
+from hygie.web.forms import FormState, Submitted, state
 from hygie.web.labels import N_
 from hygie.web.render import PARIS, page
 from hygie.web.session import Editor, User, Viewer
@@ -181,12 +180,8 @@ def admission_form(request: Request, user: Viewer, patient: Annotated[int, Query
 
 
 @router.post("/stays/admit")
-async def admit(request: Request, user: Editor, patient: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> Response:  # fmt: skip
-    form = await read_form(request)
-    return await run_in_threadpool(_admit, request, user, patient, form)
-
-
-def _admit(request: Request, user: User, patient: int, form: FormState) -> Response:
+def admit(request: Request, user: Editor, form: Submitted,
+          patient: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> Response:  # fmt: skip
     try:
         offer = ward_views.admission(user.db, user.actor, patient, now=user.now)
     except AccessDenied:
@@ -233,12 +228,7 @@ def transfer_form(request: Request, user: Viewer, stay_id: Id) -> Response:
 
 
 @router.post("/stays/{stay_id}/transfer")
-async def transfer(request: Request, user: Editor, stay_id: Id) -> Response:
-    form = await read_form(request)
-    return await run_in_threadpool(_transfer, request, user, stay_id, form)
-
-
-def _transfer(request: Request, user: User, stay_id: int, form: FormState) -> Response:
+def transfer(request: Request, user: Editor, stay_id: Id, form: Submitted) -> Response:
     stay = ward_views.current_stay(user.db, user.actor, stay_id)
     choices = _transfer_choices(stay)
     unit_id = _choice(form, "department_id", {u for u, _ in choices} | {stay.unit.id})
@@ -270,12 +260,7 @@ def discharge_form(request: Request, user: Viewer, stay_id: Id) -> Response:
 
 
 @router.post("/stays/{stay_id}/discharge")
-async def discharge(request: Request, user: Editor, stay_id: Id) -> Response:
-    form = await read_form(request)
-    return await run_in_threadpool(_discharge, request, user, stay_id, form)
-
-
-def _discharge(request: Request, user: User, stay_id: int, form: FormState) -> Response:
+def discharge(request: Request, user: Editor, stay_id: Id, form: Submitted) -> Response:
     stay = ward_views.current_stay(user.db, user.actor, stay_id)
     at = _moment(form, "at")
     destination = form.get("destination")
